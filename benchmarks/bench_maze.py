@@ -1,0 +1,89 @@
+"""Timing of maze generation and DFS exploration.
+
+Usage: python benchmarks/bench_maze.py [--repeats 30] [--sizes 100 200 400] [--seed 0]
+
+Prints, per square size, the median and p90 wall time (ms, one core, after JIT
+warm-up) of ``generate_maze``, ``explore_dfs`` and both together, plus the mean
+DFS moves and solution length.  Project requirement: generate + explore on
+400x400 <= 20 ms median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+try:
+    from ces_env.maze import explore_dfs, generate_maze
+except ImportError:  # run from a checkout without installing the package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from ces_env.maze import explore_dfs, generate_maze
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) the numba kernels so timings exclude JIT."""
+    rng = np.random.default_rng(0)
+    explore_dfs(generate_maze(4, 5, rng), rng)
+
+
+def time_maze(size: int, repeats: int, seed: int) -> dict:
+    """Time ``repeats`` generate+explore rounds on ``size x size`` mazes.
+
+    Returns median/p90 milliseconds for "generate", "explore" and "total" (keys like
+    ``generate_median_ms``), plus ``mean_moves`` and ``mean_solution_length``.
+    Call :func:`warm_up` (or any maze call) first to keep JIT time out.
+    """
+    rng = np.random.default_rng(seed)
+    generate_ms, explore_ms, moves, solution_lengths = [], [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        maze = generate_maze(size, size, rng)
+        t1 = time.perf_counter()
+        exploration = explore_dfs(maze, rng)
+        t2 = time.perf_counter()
+        generate_ms.append((t1 - t0) * 1e3)
+        explore_ms.append((t2 - t1) * 1e3)
+        moves.append(exploration.moves)
+        solution_lengths.append(maze.solution_length)
+    result = {"size": size, "repeats": repeats}
+    total_ms = np.add(generate_ms, explore_ms)
+    for name, samples in (("generate", generate_ms), ("explore", explore_ms), ("total", total_ms)):
+        result[f"{name}_median_ms"] = float(np.median(samples))
+        result[f"{name}_p90_ms"] = float(np.percentile(samples, 90))
+    result["mean_moves"] = float(np.mean(moves))
+    result["mean_solution_length"] = float(np.mean(solution_lengths))
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 400])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    warm_up()
+    header = (
+        f"{'size':>9} | {'generate ms':>15} | {'explore ms':>15} | {'total ms':>15} | "
+        f"{'DFS moves':>10} | {'solution':>8}"
+    )
+    print(header)
+    print(f"{'':>9} | {'median    p90':>15} | {'median    p90':>15} | {'median    p90':>15} |")
+    print("-" * len(header))
+    for size in args.sizes:
+        r = time_maze(size, args.repeats, args.seed)
+        print(
+            f"{size:>4}x{size:<4} | "
+            f"{r['generate_median_ms']:7.2f} {r['generate_p90_ms']:7.2f} | "
+            f"{r['explore_median_ms']:7.2f} {r['explore_p90_ms']:7.2f} | "
+            f"{r['total_median_ms']:7.2f} {r['total_p90_ms']:7.2f} | "
+            f"{r['mean_moves']:10.0f} | {r['mean_solution_length']:8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

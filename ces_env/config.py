@@ -1,0 +1,282 @@
+"""The one configuration object of a CES scenario, its validation and its named presets.
+
+Every parameter of the simulator, its protocols and the environment lives in :class:`CESConfig`. It is validated
+when it is built, so a scenario that runs is a scenario that makes sense; an unknown or inconsistent parameter raises
+:class:`ConfigError` (a ``ValueError``) that names the field and says what is wrong. Nothing is silently ignored.
+
+Time is counted in integer **ticks**; one tick is the time an agent of speed 1 needs to move one maze cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+CONTROLS = ("centralized", "decentralized")
+PARTITIONS = ("interdependent", "independent")
+KNOWLEDGE_SHARING = ("none", "group", "global")
+EXPLORATION_MODES = ("auto", "steered")
+REWARD_MODES = ("individual", "team")
+
+
+class ConfigError(ValueError):
+    """A configuration parameter is unknown, out of range or inconsistent with another one."""
+
+
+@dataclass(frozen=True)
+class CESConfig:
+    """All parameters of a CES scenario (see the README's parameter table for the same list as a table).
+
+    The fields ``n_agents``, ``n_groups``, ``n_tasks``, ``graph``, ``partition``, ``maze_size`` and ``control`` are the
+    public, stable core; the others have documented defaults.
+    """
+
+    # --- scale -----------------------------------------------------------------------------------------------------
+    n_agents: int = 10
+    """Number of agents n; they are split into ``n_groups`` groups of n/l agents (sizes differ by at most one)."""
+    n_groups: int = 2
+    """Number of groups l (1 <= l <= n_agents)."""
+    n_tasks: int = 40
+    """Number of tasks m."""
+
+    # --- tasks -----------------------------------------------------------------------------------------------------
+    graph: str = "lds"
+    """Dependency graph: a family name (``ces_env.graphs.GRAPH_FAMILIES``) or the path of a graph file."""
+    graph_density: float | None = None
+    """Edge probability of the random layered families (None: the family's default). Rejected for other sources."""
+    partition: str = "interdependent"
+    """How tasks are split among groups: ``"interdependent"`` (balanced random split; dependencies cross groups) or
+    ``"independent"`` (whole connected components per group; no dependency crosses groups)."""
+    reward_range: tuple[float, float] = (1.0, 10.0)
+    """Task rewards are drawn uniformly in this closed range (both > 0)."""
+    tasks_per_class: int = 4
+    """Mean size of an inference class: tasks of one class share one maze and so one solution (t_k ~ t_j)."""
+
+    # --- mazes -----------------------------------------------------------------------------------------------------
+    maze_size: int | tuple[int, int] = 20
+    """Maze height and width in cells (an int for a square maze); at least 2x2."""
+    explorer: str = "dfs"
+    """Exploration model of the automatic mode (``ces_env.maze.EXPLORERS``): ``"dfs"`` is depth-first exploration with
+    a seeded random neighbour order, counting moves (forward and back) until the target is found."""
+    solution_error_prob: float = 0.0
+    """Probability that an explored solution is corrupted (one wrong step); the validator rejects it, no reward is
+    paid and the task goes back to ready."""
+
+    # --- agents ----------------------------------------------------------------------------------------------------
+    agent_speed: float = 1.0
+    """Maze cells an agent moves per tick (> 0)."""
+    group_speeds: tuple[float, ...] = ()
+    """Optional per-group multiplier of ``agent_speed`` (one value per group), for the paper's speed experiment."""
+    speed_spread: float = 0.0
+    """Each agent's speed is drawn uniformly in [s(1-spread), s(1+spread)] (0 <= spread < 1)."""
+
+    # --- group control protocol --------------------------------------------------------------------------------------
+    control: str = "centralized"
+    """``"centralized"``: one controller per group (a FIFO single server) assigns tasks and validates solutions.
+    ``"decentralized"``: agents claim ready tasks themselves and validate peer to peer."""
+    assign_service_ticks: int = 2
+    """Centralized: controller service time of one task assignment."""
+    validate_service_ticks: int = 4
+    """Centralized: controller service time of one solution validation."""
+    claim_latency_ticks: int = 3
+    """Decentralized: time from broadcasting a claim until it is known to every peer; two claims on one task inside
+    that window conflict, and the earlier claim (then the lower agent id) wins."""
+    peer_validate_ticks: int = 4
+    """Decentralized: time for the peers to validate a broadcast solution."""
+    knowledge_sharing: str = "group"
+    """Who learns a validated solution: ``"none"`` (only the solver), ``"group"`` (the solver's group, the paper's
+    choice) or ``"global"`` (every agent)."""
+    split_ticks_per_group: int = 2
+    """System-level work before execution starts: splitting the tasks costs this many ticks per group."""
+    collect_ticks_per_group: int = 2
+    """System-level work after the last task: collecting results costs this many ticks per group."""
+
+    # --- environment -----------------------------------------------------------------------------------------------
+    exploration_mode: str = "auto"
+    """``"auto"``: exploration runs by itself at the agent's speed and the env jumps to the next decision.
+    ``"steered"``: exploring agents choose every maze move (N/E/S/W) from a local view of the maze."""
+    n_candidates: int = 8
+    """K: number of ready-task slots an idle agent chooses from (ordered by reward, then task id)."""
+    view_radius: int = 2
+    """Steered mode: the local maze view is (2r+1) x (2r+1) cells around the agent."""
+    wait_ticks: int = 1
+    """An agent that chooses to wait while tasks are available is asked again after this many ticks."""
+    reward_mode: str = "individual"
+    """``"individual"``: a task's reward goes to the agent whose solution is validated (reward-first).
+    ``"team"``: every agent receives the sum of the rewards the whole team earned in the step."""
+    time_penalty: float = 0.0
+    """Reward subtracted from every agent per elapsed tick (>= 0)."""
+    max_ticks: int | None = None
+    """Truncation limit in ticks. None: twice the time one agent of the slowest speed would need to do every task
+    alone with a worst-case exploration, plus every protocol cost (no sane policy hits it)."""
+    strict_actions: bool = False
+    """If True, a masked-out action raises ``ValueError``; if False it is treated as wait (and counted in the info)."""
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # --- derived -----------------------------------------------------------------------------------------------------
+    @property
+    def maze_shape(self) -> tuple[int, int]:
+        """(height, width) of every maze."""
+        if isinstance(self.maze_size, int):
+            return (self.maze_size, self.maze_size)
+        return (int(self.maze_size[0]), int(self.maze_size[1]))
+
+    @property
+    def n_classes(self) -> int:
+        """Number of inference classes (one maze each)."""
+        return max(1, math.ceil(self.n_tasks / self.tasks_per_class))
+
+    def replace(self, **changes: Any) -> "CESConfig":
+        """A copy with some fields changed (validated like any config)."""
+        return make_config(base=self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(CESConfig))
+
+
+def _validate(c: CESConfig) -> None:
+    def fail(name: str, message: str) -> None:
+        raise ConfigError(f"config field '{name}': {message}")
+
+    def check_int(name: str, low: int | None = None) -> None:
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail(name, f"must be an integer, got {value!r}")
+        if low is not None and value < low:
+            fail(name, f"must be >= {low}, got {value}")
+
+    def check_choice(name: str, choices: tuple[str, ...]) -> None:
+        value = getattr(c, name)
+        if value not in choices:
+            fail(name, f"must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+    def check_number(name: str, low: float, *, strict: bool = False, high: float | None = None) -> None:
+        value = getattr(c, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            fail(name, f"must be a finite number, got {value!r}")
+        if value < low or (strict and value == low):
+            fail(name, f"must be {'>' if strict else '>='} {low}, got {value}")
+        if high is not None and value > high:
+            fail(name, f"must be <= {high}, got {value}")
+
+    if c.n_agents == 0:
+        fail("n_agents", "there must be at least one agent")
+    check_int("n_agents", 1)
+    check_int("n_groups", 1)
+    if c.n_groups > c.n_agents:
+        fail("n_groups", f"{c.n_groups} groups for {c.n_agents} agents: every group needs at least one agent")
+    check_int("n_tasks", 1)
+    if not isinstance(c.graph, str) or not c.graph:
+        fail("graph", f"must be a family name or a file path, got {c.graph!r}")
+    if c.graph_density is not None:
+        check_number("graph_density", 0.0, high=1.0)
+    check_choice("partition", PARTITIONS)
+    if not (isinstance(c.reward_range, (tuple, list)) and len(c.reward_range) == 2):
+        fail("reward_range", f"must be a pair (low, high), got {c.reward_range!r}")
+    low, high = c.reward_range
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (low, high)):
+        fail("reward_range", f"must hold two finite numbers, got {c.reward_range!r}")
+    if not 0 < low <= high:
+        fail("reward_range", f"needs 0 < low <= high (rewards are positive), got {c.reward_range!r}")
+    check_int("tasks_per_class", 1)
+
+    size = c.maze_size
+    if isinstance(size, (tuple, list)):
+        if len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size):
+            fail("maze_size", f"must be an int or a pair of ints (height, width), got {size!r}")
+    elif isinstance(size, bool) or not isinstance(size, int):
+        fail("maze_size", f"must be an int or a pair of ints (height, width), got {size!r}")
+    if min(c.maze_shape) < 2:
+        fail("maze_size", f"a maze must be at least 2x2 cells, got {c.maze_shape[0]}x{c.maze_shape[1]}")
+    from ces_env.maze import EXPLORERS  # late import: maze pulls numba, config must stay light
+
+    if c.explorer not in EXPLORERS:
+        fail("explorer", f"must be one of {', '.join(map(repr, EXPLORERS))}, got {c.explorer!r}")
+    check_number("solution_error_prob", 0.0, high=1.0)
+
+    check_number("agent_speed", 0.0, strict=True)
+    if not isinstance(c.group_speeds, (tuple, list)):
+        fail("group_speeds", f"must be a sequence of numbers, got {c.group_speeds!r}")
+    if c.group_speeds and len(c.group_speeds) != c.n_groups:
+        fail("group_speeds", f"has {len(c.group_speeds)} values but there are {c.n_groups} groups")
+    for k, s in enumerate(c.group_speeds):
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0:
+            fail("group_speeds", f"value {k} must be a positive number, got {s!r}")
+    check_number("speed_spread", 0.0)
+    if c.speed_spread >= 1.0:
+        fail("speed_spread", f"must be < 1 so that every speed stays positive, got {c.speed_spread}")
+
+    check_choice("control", CONTROLS)
+    for name in ("assign_service_ticks", "validate_service_ticks", "claim_latency_ticks", "peer_validate_ticks",
+                 "split_ticks_per_group", "collect_ticks_per_group"):
+        check_int(name, 0)
+    check_choice("knowledge_sharing", KNOWLEDGE_SHARING)
+
+    check_choice("exploration_mode", EXPLORATION_MODES)
+    check_int("n_candidates", 1)
+    check_int("view_radius", 0)
+    check_int("wait_ticks", 1)
+    check_choice("reward_mode", REWARD_MODES)
+    check_number("time_penalty", 0.0)
+    if c.max_ticks is not None:
+        check_int("max_ticks", 1)
+    if not isinstance(c.strict_actions, bool):
+        fail("strict_actions", f"must be True or False, got {c.strict_actions!r}")
+
+
+# --- presets ---------------------------------------------------------------------------------------------------------
+# Named scenarios. Each is a set of overrides of the defaults; the defaults of every protocol cost are the same in
+# every preset, so that comparisons between presets come from the scenario, never from tuned costs.
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(n_agents=4, n_groups=2, n_tasks=12, maze_size=8, graph="lds"),
+    "small": dict(n_agents=10, n_groups=2, n_tasks=40, maze_size=20, graph="lds"),
+    "small-decentralized": dict(n_agents=10, n_groups=2, n_tasks=40, maze_size=20, graph="lds",
+                                control="decentralized"),
+    "steered": dict(n_agents=4, n_groups=2, n_tasks=8, maze_size=6, graph="lds", exploration_mode="steered"),
+    # The paper's scales (Karishma & Rao): Table 1/2 scale, Table 3 (5 groups x 18 G18-like tasks, 400x400 mazes),
+    # Table 4 (80 tasks per group, LDS/HDS).
+    "paper-500": dict(n_agents=50, n_groups=10, n_tasks=500, maze_size=400, graph="lds"),
+    "paper-table3": dict(n_agents=25, n_groups=5, n_tasks=90, maze_size=400, graph="g18"),
+    "paper-table4-lds": dict(n_agents=10, n_groups=2, n_tasks=160, maze_size=100, graph="g18",
+                             control="decentralized"),
+    "paper-table4-hds": dict(n_agents=10, n_groups=2, n_tasks=160, maze_size=100, graph="g40",
+                             control="decentralized"),
+}
+DEFAULT_PRESET = "small"
+
+
+def make_config(preset: str | None = None, base: CESConfig | None = None, **overrides: Any) -> CESConfig:
+    """Build a validated config from a preset name (or a base config) plus keyword overrides.
+
+    Unknown keywords are rejected with the list of valid field names; nothing is silently ignored.
+    """
+    unknown = sorted(set(overrides) - set(FIELD_NAMES))
+    if unknown:
+        raise ConfigError(
+            f"unknown config field(s) {', '.join(map(repr, unknown))}; valid fields: {', '.join(FIELD_NAMES)}"
+        )
+    if preset is not None and base is not None:
+        raise ConfigError("give either a preset or a base config, not both")
+    values: dict[str, Any] = {}
+    if base is not None:
+        values.update(base.to_dict())
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+        values.update(PRESETS[preset])
+    values.update(overrides)
+    for key in ("reward_range", "group_speeds", "maze_size"):  # lists from JSON/CLI become tuples (hashable)
+        if isinstance(values.get(key), list):
+            values[key] = tuple(values[key])
+    return CESConfig(**values)
+
+
+__all__ = ["CESConfig", "ConfigError", "PRESETS", "DEFAULT_PRESET", "FIELD_NAMES", "make_config",
+           "CONTROLS", "PARTITIONS", "KNOWLEDGE_SHARING", "EXPLORATION_MODES", "REWARD_MODES"]

@@ -1,0 +1,273 @@
+"""CES: cooperative task execution by groups of agents (PettingZoo parallel environment ``ces_v0``).
+
+This module docstring is the environment's documentation page; the README's environment card says the same.
+
+| | |
+|---|---|
+| Import | ``import ces_env; env = ces_env.parallel_env(preset="small", control="decentralized")`` |
+| Registry | ``pettingzoo.make("parallel", "ces/ces-v0", ...)`` (and ``"aec"``) |
+| Agents | ``agent_0 ... agent_{n-1}`` (``n_agents``), in ``n_groups`` groups of contiguous ids |
+| Action space | ``Discrete(1 + K)``; ``Discrete(1 + K + 4)`` in the steered mode |
+| Observation space | ``Dict(observation=Box(0, 1, (D,), float32), action_mask=Box(0, 1, (A,), int8))`` |
+| State space | ``Box(0, 1, (m*7 + n*9 + 2l + 1,), float32)`` |
+
+**The system.** m tasks with rewards and a dependency DAG are split among l groups (``partition``); a task is ready
+when its dependencies are completed. Each task's solution is a path through a perfect maze of its inference class;
+tasks of one class share the maze, so a group that knows a class's solution replays it without exploring. Under
+``control="centralized"`` a FIFO controller per group assigns tasks and validates solutions; under
+``"decentralized"`` agents claim tasks themselves (claims take time to propagate and can conflict) and validate peer
+to peer. All protocol costs are parameters (see ``ces_env.core.simulator`` and ``ces_env.config``).
+
+**Decisions and time.** The environment is event-driven: each ``step`` applies the actions of the agents that must
+decide and then jumps to the next tick at which some agent must decide. An agent decides a task when it is available
+(decentralized) or when its request reaches the head of its controller's queue (centralized: the policy plays the
+controller for that agent). Every live agent receives an observation each step; agents that need not decide have a mask
+allowing only action 0, and their action is ignored. In the steered mode (``exploration_mode="steered"``) an exploring
+agent decides every maze move, one move per ``ceil(1/speed)`` ticks.
+
+**Actions.** ``0`` wait (ask again after ``wait_ticks``; for a steering agent: stay one tick); ``1..K`` take the task in
+candidate slot k. Slots list the group's ready tasks by reward descending, then task id ascending (decentralized agents
+still see tasks whose claim has not reached them yet). Steered mode: ``K+1..K+4`` move north, east, south, west.
+
+**Action mask.** ``observation["action_mask"]`` and ``info["action_mask"]``: int8, 1 where the action is legal. A
+masked-out action raises ``ValueError`` with ``strict_actions=True``; otherwise it is treated as wait and counted in
+``info["invalid_action"]``.
+
+**Observation** (all features in [0, 1]), ``D = 18 + 6K (+ 5(2r+1)^2 in the steered mode)``:
+``[0:8]`` the agent's status one-hot (idle, queued, claiming, exploring, steering, replaying, validating, finished);
+``[8]`` deciding a task now; ``[9]`` deciding a move now; ``[10]`` speed / fastest speed; ``[11]`` tick / max_ticks;
+``[12]`` group's completed fraction; ``[13]`` ready tasks / group tasks; ``[14]`` idle fraction of the group;
+``[15]`` controller queue / group size (centralized); ``[16]`` progress of the current execution; ``[17]`` fraction of
+inference classes the agent knows. Then K slots of 6 features: valid, reward / max reward, solution known by the
+agent, successors / max successors, upward rank (longest path to a sink over minimal durations) / max, a groupmate is
+exploring the same maze. Steered mode: the (2r+1)x(2r+1) local view of the maze around the agent, channels open
+north/east/south/west and visited, row-major.
+
+**Rewards.** ``reward_mode="individual"`` (default, reward-first): a task's reward goes to the agent whose solution is
+validated, at the step in which the validation completes. ``"team"``: every agent receives the team's reward of the
+step. ``time_penalty`` is subtracted per elapsed tick from every agent.
+
+**Termination and truncation.** All agents terminate when every task is completed; all are truncated when time passes
+``max_ticks``. The final step's infos carry ``info["metrics"]``, a dict with exactly the keys ``ET, ET_g, TWT, TWT_g,
+lambda_g, mu_g, total_reward, messages, conflicts, controller_utilization, fairness_jain, lower_bound,
+makespan_ratio`` (``env.metrics()`` returns the same at any time).
+
+**Arguments.** ``parallel_env(render_mode=None, preset=None, config=None, **fields)``: every field of
+:class:`ces_env.config.CESConfig`; ``preset`` names a set of overrides in ``ces_env.config.PRESETS``. Unknown or
+inconsistent values raise :class:`ces_env.config.ConfigError`.
+
+**Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance` (made with
+``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
+
+**Version history.** v0: first release.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from ces_env.config import CESConfig, make_config
+from ces_env.core.simulator import CESSimulator
+from ces_env.generator import generate_instance
+from ces_env.observations import ObservationBuilder
+from ces_env.types import Instance
+
+RESET_OPTIONS = ("instance",)
+
+
+class CESParallelEnv(ParallelEnv):
+    """The CES environment; see the module docstring (its documentation page)."""
+
+    metadata = {"name": "ces_v0", "render_modes": ["human", "ansi", "rgb_array"], "is_parallelizable": True,
+                "render_fps": 4}
+
+    def __init__(self, render_mode: str | None = None, preset: str | None = None, config: CESConfig | None = None,
+                 **fields: Any):
+        if config is None:
+            self.config = make_config(preset, **fields)
+        elif preset is not None:
+            raise ValueError("give either config= or preset=, not both")
+        else:
+            self.config = make_config(base=config, **fields) if fields else config
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        self.render_mode = render_mode
+        n = self.config.n_agents
+        self.possible_agents = [f"agent_{i}" for i in range(n)]
+        self.agent_name_mapping = {name: i for i, name in enumerate(self.possible_agents)}
+        self.agents: list[str] = []
+        self._builder = ObservationBuilder(self.config, n)
+        layout = self._builder.actions
+        self._action_spaces = {a: spaces.Discrete(layout.n_actions) for a in self.possible_agents}
+        self._observation_spaces = {
+            a: spaces.Dict({"observation": self._builder.observation_box, "action_mask": self._builder.mask_box})
+            for a in self.possible_agents
+        }
+        self.state_space = spaces.Box(0.0, 1.0, shape=(self._builder.state_size(self.config.n_tasks,
+                                                                                 self.config.n_groups),),
+                                      dtype=np.float32)
+        self._np_random: np.random.Generator | None = None
+        self.sim: CESSimulator | None = None
+        self._masks: np.ndarray | None = None
+        self._viewer = None
+
+    # ------------------------------------------------------------------------------------------------- spaces
+    def observation_space(self, agent: str) -> spaces.Dict:
+        return self._observation_spaces[agent]  # the same cached object on every call
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return self._action_spaces[agent]
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        """The generator every random draw of an episode goes through (seeded by ``reset(seed)``)."""
+        if self._np_random is None:
+            self._np_random = np.random.default_rng()
+        return self._np_random
+
+    # ------------------------------------------------------------------------------------------------- API
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self._np_random = np.random.default_rng(seed)
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(RESET_OPTIONS))
+        if unknown:
+            warnings.warn(f"reset options {unknown} are not used by ces_v0 (known options: {list(RESET_OPTIONS)})",
+                          stacklevel=2)
+        instance = options.get("instance")
+        if instance is None:
+            instance = generate_instance(self.config, self.np_random)
+        else:
+            self._check_instance(instance)
+        self.sim = CESSimulator(self.config, instance, self.np_random)
+        self._builder.bind(instance)
+        self.agents = self.possible_agents[:]
+        self.sim.advance()
+        observations, infos = self._observe()
+        return observations, infos
+
+    def step(self, actions: dict[str, int]):
+        if not self.agents:
+            return {}, {}, {}, {}, {}
+        sim = self.sim
+        unknown = set(actions) - set(self.agents)
+        if unknown:
+            raise ValueError(f"actions given for agents that are not live: {sorted(unknown)}")
+        task_choices, moves, invalid = self._decode(actions)
+        before = sim.time
+        sim.decide(task_choices, moves)
+        sim.advance()
+        elapsed = sim.time - before
+
+        earned = sim.pop_rewards()
+        if self.config.reward_mode == "team":
+            earned = np.full_like(earned, earned.sum())
+        earned -= self.config.time_penalty * elapsed
+
+        observations, infos = self._observe()
+        rewards = {a: float(earned[i]) for i, a in enumerate(self.agents)}
+        terminations = {a: bool(sim.terminated) for a in self.agents}
+        truncations = {a: bool(sim.truncated and not sim.terminated) for a in self.agents}
+        for a in invalid:
+            infos[a]["invalid_action"] = True
+        if sim.terminated or sim.truncated:
+            metrics = sim.metrics()
+            for a in self.agents:
+                infos[a]["metrics"] = metrics
+            self.agents = []
+        if self.render_mode == "human":
+            self.render()
+        return observations, rewards, terminations, truncations, infos
+
+    def state(self) -> np.ndarray:
+        self._require_reset()
+        return self._builder.state(self.sim)
+
+    def metrics(self) -> dict:
+        """The episode's metrics so far (final once the episode has ended)."""
+        self._require_reset()
+        return self.sim.metrics()
+
+    def render(self):
+        if self.render_mode is None:
+            warnings.warn("render() called without a render_mode; pass render_mode= to the constructor", stacklevel=2)
+            return None
+        self._require_reset()
+        if self._viewer is None:
+            from ces_env.render import Viewer  # the viewer is only imported when something is drawn
+
+            self._viewer = Viewer()
+        if self.render_mode == "rgb_array":
+            return self._viewer.rgb(self.sim)
+        text = self._viewer.ansi(self.sim)
+        if self.render_mode == "ansi":
+            return text
+        print(text)
+        return None
+
+    def close(self) -> None:
+        pass
+
+    # ------------------------------------------------------------------------------------------------- helpers
+    def _require_reset(self) -> None:
+        if self.sim is None:
+            raise RuntimeError("call reset() before using the environment")
+
+    def _check_instance(self, instance: Instance) -> None:
+        c = self.config
+        for name, have, want in (("n_tasks", instance.n_tasks, c.n_tasks), ("n_agents", instance.n_agents, c.n_agents),
+                                 ("n_groups", instance.n_groups, c.n_groups)):
+            if have != want:
+                raise ValueError(f"reset option 'instance': it has {name}={have} but the env's config has {want}")
+
+    def _observe(self):
+        obs, masks = self._builder.build(self.sim)
+        self._masks = masks
+        observations = {a: {"observation": obs[i], "action_mask": masks[i]} for i, a in enumerate(self.agents)}
+        infos = {a: {"action_mask": masks[i]} for i, a in enumerate(self.agents)}
+        return observations, infos
+
+    def _decode(self, actions: dict[str, int]) -> tuple[dict[int, int], dict[int, int], list[str]]:
+        """Turn env actions into simulator decisions; masked-out actions become waits (or raise in strict mode)."""
+        layout = self._builder.actions
+        masks = self._masks
+        task_choices: dict[int, int] = {}
+        moves: dict[int, int] = {}
+        invalid: list[str] = []
+        for name, action in actions.items():
+            if action is None:
+                continue
+            i = self.agent_name_mapping[name]
+            action = int(action)
+            if not (0 <= action < layout.n_actions) or not masks[i, action]:
+                if self.config.strict_actions:
+                    legal = np.flatnonzero(masks[i]).tolist()
+                    raise ValueError(f"{name}: action {action} is masked out at tick {self.sim.time} "
+                                     f"(legal actions: {legal})")
+                invalid.append(name)
+                action = 0
+            if action == 0:
+                continue
+            if action < layout.first_move:
+                task_choices[i] = action - 1
+            else:
+                moves[i] = action - layout.first_move
+        return task_choices, moves, invalid
+
+
+def parallel_env(render_mode: str | None = None, **kwargs: Any) -> CESParallelEnv:
+    """The CES environment, PettingZoo parallel API. Keyword arguments: ``preset``, ``config`` or config fields."""
+    return CESParallelEnv(render_mode=render_mode, **kwargs)
+
+
+def env(render_mode: str | None = None, **kwargs: Any):
+    """The CES environment, PettingZoo AEC API (a conversion of :func:`parallel_env`)."""
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    return parallel_to_aec(parallel_env(render_mode=render_mode, **kwargs))
+

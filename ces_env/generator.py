@@ -1,0 +1,102 @@
+"""Instances from a seed: the task DAG, rewards, the partition lambda, inference classes, one maze per class, and the
+agents with their groups and speeds.
+
+Generation is kept apart from the dynamics (as in Jumanji): :func:`generate_instance` draws everything from the
+generator it is given, and :func:`assemble_instance` builds an :class:`~ces_env.types.Instance` from hand-made parts,
+so tests and users can inject their own instance with ``env.reset(options={"instance": instance})``.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from ces_env.config import CESConfig
+from ces_env.graphs import build_task_graph, partition_tasks
+from ces_env.maze import Maze, generate_maze
+from ces_env.types import Instance
+
+
+def split_agents(n_agents: int, n_groups: int) -> np.ndarray:
+    """(n,) group index per agent: contiguous blocks of n/l agents, sizes differing by at most one."""
+    return (np.arange(n_agents, dtype=np.int64) * n_groups // n_agents).astype(np.int32)
+
+
+def draw_classes(n_tasks: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """(m,) class per task: a random permutation cut into classes of (almost) equal size, so every class is used."""
+    order = rng.permutation(n_tasks)
+    task_class = np.empty(n_tasks, dtype=np.int32)
+    task_class[order] = np.arange(n_tasks, dtype=np.int64) * n_classes // n_tasks
+    return task_class
+
+
+def draw_speeds(config: CESConfig, agent_group: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    speeds = np.full(agent_group.shape[0], float(config.agent_speed))
+    if config.group_speeds:
+        speeds *= np.asarray(config.group_speeds, dtype=np.float64)[agent_group]
+    if config.speed_spread > 0:
+        speeds *= rng.uniform(1.0 - config.speed_spread, 1.0 + config.speed_spread, size=speeds.shape[0])
+    return speeds
+
+
+def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
+    """Draw a whole instance from ``rng`` (the env's generator seeded at reset)."""
+    graph = build_task_graph(config.graph, config.n_tasks, rng, config.graph_density)
+    n_tasks = graph.number_of_nodes()
+    task_group = partition_tasks(graph, config.n_groups, config.partition, rng)
+    rewards = rng.uniform(config.reward_range[0], config.reward_range[1], size=n_tasks)
+    n_classes = min(config.n_classes, n_tasks)
+    task_class = draw_classes(n_tasks, n_classes, rng)
+    agent_group = split_agents(config.n_agents, config.n_groups)
+    agent_speed = draw_speeds(config, agent_group, rng)
+    height, width = config.maze_shape
+    mazes = tuple(generate_maze(height, width, rng) for _ in range(n_classes))
+    return assemble_instance(graph, rewards, task_group, task_class, agent_group, agent_speed, mazes,
+                             n_groups=config.n_groups)
+
+
+def _csr(n: int, sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((targets, sources))
+    counts = np.bincount(sources, minlength=n)
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, targets[order].astype(np.int32)
+
+
+def assemble_instance(graph: nx.DiGraph, rewards, task_group, task_class, agent_group, agent_speed,
+                      mazes: tuple[Maze, ...] | list[Maze], *, n_groups: int) -> Instance:
+    """Build and check an :class:`Instance` from its parts (nodes of ``graph`` must be 0..m-1)."""
+    n_tasks = graph.number_of_nodes()
+    if sorted(graph.nodes) != list(range(n_tasks)):
+        raise ValueError("instance graph: nodes must be the integers 0..m-1")
+    if not nx.is_directed_acyclic_graph(graph):
+        raise ValueError(f"instance graph: not acyclic, cycle {nx.find_cycle(graph)}")
+    rewards = np.asarray(rewards, dtype=np.float64)
+    task_group = np.asarray(task_group, dtype=np.int32)
+    task_class = np.asarray(task_class, dtype=np.int32)
+    agent_group = np.asarray(agent_group, dtype=np.int32)
+    agent_speed = np.asarray(agent_speed, dtype=np.float64)
+    mazes = tuple(mazes)
+    for name, array, length in (("rewards", rewards, n_tasks), ("task_group", task_group, n_tasks),
+                                ("task_class", task_class, n_tasks), ("agent_speed", agent_speed, len(agent_group))):
+        if array.shape != (length,):
+            raise ValueError(f"instance {name}: expected shape ({length},), got {array.shape}")
+    if np.any(rewards <= 0):
+        raise ValueError("instance rewards: every reward must be > 0")
+    if np.any(agent_speed <= 0):
+        raise ValueError("instance agent_speed: every speed must be > 0")
+    if task_group.size and (task_group.min() < 0 or task_group.max() >= n_groups):
+        raise ValueError(f"instance task_group: values must lie in [0, {n_groups})")
+    if agent_group.size == 0 or agent_group.min() < 0 or agent_group.max() >= n_groups:
+        raise ValueError(f"instance agent_group: values must lie in [0, {n_groups})")
+    if len(np.unique(agent_group)) != n_groups:
+        raise ValueError("instance agent_group: every group needs at least one agent")
+    if task_class.size and (task_class.min() < 0 or task_class.max() >= len(mazes)):
+        raise ValueError(f"instance task_class: values must index the {len(mazes)} mazes")
+    edges = np.array(list(graph.edges), dtype=np.int64).reshape(-1, 2)
+    pred_indptr, pred_indices = _csr(n_tasks, edges[:, 1], edges[:, 0])
+    succ_indptr, succ_indices = _csr(n_tasks, edges[:, 0], edges[:, 1])
+    return Instance(graph=graph, rewards=rewards, task_group=task_group, task_class=task_class,
+                    pred_indptr=pred_indptr, pred_indices=pred_indices, succ_indptr=succ_indptr,
+                    succ_indices=succ_indices, agent_group=agent_group, agent_speed=agent_speed, mazes=mazes,
+                    n_groups=int(n_groups))
