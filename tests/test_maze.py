@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import re
 import subprocess
@@ -191,8 +192,6 @@ def test_same_seed_same_maze_in_another_process():
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     ).stdout.split()
-    import hashlib
-
     rng = np.random.default_rng(2024)
     maze = generate_maze(30, 20, rng)
     moves = explore_dfs(maze, rng).moves
@@ -397,6 +396,25 @@ def test_dfs_explores_off_path_on_average():
         maze = generate_maze(20, 20, rng)
         extra.append(explore_dfs(maze, rng).moves - maze.solution_length)
     assert np.mean(extra) > 0
+
+
+def reference_right_hand_moves(maze: Maze) -> int:
+    """Plain step-by-step right-hand rule, starting with heading north."""
+    cell, heading, moves = maze.start, NORTH, 0
+    while cell != maze.target:
+        for turn in (1, 0, 3, 2):  # right, straight, left, back
+            direction = (heading + turn) % 4
+            nxt = neighbour(maze, cell, direction)
+            if nxt >= 0:
+                cell, heading, moves = nxt, direction, moves + 1
+                break
+    return moves
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_wall_follower_matches_step_by_step_rule(seed):
+    maze = generate_maze(9, 13, np.random.default_rng(seed))
+    assert explore_wall_follower(maze).moves == reference_right_hand_moves(maze)
 
 
 def test_wall_follower_is_deterministic_and_valid():
