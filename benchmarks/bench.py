@@ -1,0 +1,107 @@
+"""Benchmarks of ces-env (a script, not a test): run ``python benchmarks/bench.py`` and copy the table to the README.
+
+Measures, pinned to one core:
+1. maze generation plus depth-first exploration at 100x100, 200x200 and 400x400 (median and p90 over repeats);
+2. agent-steps per second of the environment (one agent-step = one live agent's observation and action in one env
+   step) under the reference reward-first policy, in the event-driven mode and the tick-level agent-steered mode;
+3. one whole episode at the paper's scale (500 tasks, 50 agents, 10 groups, 400x400 mazes) under the reward-first
+   policy, reset (instance and maze generation) included, for both controls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_maze import time_maze, warm_up  # noqa: E402
+
+import ces_env  # noqa: E402
+from ces_env.policies import reward_first_actions  # noqa: E402
+
+
+def pin_to_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        return "pinned to one core"
+    return "not pinned (no sched_setaffinity)"
+
+
+def agent_steps_per_second(kwargs: dict, seeds: int) -> dict:
+    """Run whole episodes; time only the step loop (policy included), count live agents per step."""
+    agent_steps = steps = 0
+    elapsed = 0.0
+    for seed in range(seeds):
+        env = ces_env.parallel_env(**kwargs)
+        observations, _ = env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        start = time.perf_counter()
+        while env.agents:
+            agent_steps += len(env.agents)
+            steps += 1
+            observations, *_ = env.step(reward_first_actions(env, observations, rng))
+        elapsed += time.perf_counter() - start
+    return {"agent_steps_per_s": agent_steps / elapsed, "env_steps_per_s": steps / elapsed, "env_steps": steps}
+
+
+def paper_scale_episode(control: str, seed: int) -> dict:
+    start = time.perf_counter()
+    env = ces_env.parallel_env(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control)
+    observations, _ = env.reset(seed=seed)
+    reset_s = time.perf_counter() - start
+    rng = np.random.default_rng(seed)
+    steps = 0
+    infos = {}
+    while env.agents:
+        observations, _, _, _, infos = env.step(reward_first_actions(env, observations, rng))
+        steps += 1
+    total = time.perf_counter() - start
+    metrics = next(iter(infos.values()))["metrics"]
+    return {"total_s": total, "reset_s": reset_s, "steps": steps, "ET": metrics["ET"]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30, help="maze timings per size")
+    parser.add_argument("--seeds", type=int, default=3, help="episodes per environment measurement")
+    args = parser.parse_args(argv)
+    print(f"ces-env benchmarks ({pin_to_one_core()}, numpy {np.__version__})")
+    warm_up()
+
+    print("\n| maze | generate median ms | explore median ms | generate+explore median ms | p90 ms |")
+    print("|---|---|---|---|---|")
+    for size in (100, 200, 400):
+        r = time_maze(size, args.repeats, seed=size)
+        print(f"| {size}x{size} | {r['generate_median_ms']:.2f} | {r['explore_median_ms']:.2f} | "
+              f"{r['total_median_ms']:.2f} | {r['total_p90_ms']:.2f} |")
+
+    modes = {
+        "event-driven (50 agents, 10 groups, 500 tasks, 20x20, centralized)":
+            dict(n_agents=50, n_groups=10, n_tasks=500, maze_size=20),
+        "event-driven (50 agents, 10 groups, 500 tasks, 20x20, decentralized)":
+            dict(n_agents=50, n_groups=10, n_tasks=500, maze_size=20, control="decentralized"),
+        "tick-level steered (20 agents, 4 groups, 100 tasks, 10x10, centralized)":
+            dict(n_agents=20, n_groups=4, n_tasks=100, maze_size=10, exploration_mode="steered"),
+    }
+    agent_steps_per_second(dict(preset="tiny"), 1)  # warm caches
+    print("\n| environment mode | agent-steps/s | env steps/s |")
+    print("|---|---|---|")
+    for name, kwargs in modes.items():
+        r = agent_steps_per_second(kwargs, args.seeds)
+        print(f"| {name} | {r['agent_steps_per_s']:,.0f} | {r['env_steps_per_s']:,.0f} |")
+
+    print("\n| paper-scale episode (500 tasks, 50 agents, 10 groups, 400x400) | seconds (reset incl.) | of which reset |"
+          " env steps | ET (ticks) |")
+    print("|---|---|---|---|---|")
+    for control in ("centralized", "decentralized"):
+        r = paper_scale_episode(control, seed=0)
+        print(f"| {control} | {r['total_s']:.2f} | {r['reset_s']:.2f} | {r['steps']} | {r['ET']} |")
+
+
+if __name__ == "__main__":
+    main()
