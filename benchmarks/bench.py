@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_maze import time_maze, warm_up  # noqa: E402
 
 import ces_env  # noqa: E402
-from ces_env.policies import reward_first_actions  # noqa: E402
+from ces_env.policies import RewardFirstPolicy  # noqa: E402
 
 
 def pin_to_one_core() -> str:
@@ -39,12 +39,12 @@ def agent_steps_per_second(kwargs: dict, seeds: int) -> dict:
     for seed in range(seeds):
         env = ces_env.parallel_env(**kwargs)
         observations, _ = env.reset(seed=seed)
-        rng = np.random.default_rng(seed)
+        policy = RewardFirstPolicy(env, np.random.default_rng(seed))
         start = time.perf_counter()
         while env.agents:
             agent_steps += len(env.agents)
             steps += 1
-            observations, *_ = env.step(reward_first_actions(env, observations, rng))
+            observations, *_ = env.step(policy.act(observations))
         elapsed += time.perf_counter() - start
     return {"agent_steps_per_s": agent_steps / elapsed, "env_steps_per_s": steps / elapsed, "env_steps": steps}
 
@@ -54,11 +54,11 @@ def paper_scale_episode(control: str, seed: int) -> dict:
     env = ces_env.parallel_env(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control)
     observations, _ = env.reset(seed=seed)
     reset_s = time.perf_counter() - start
-    rng = np.random.default_rng(seed)
+    policy = RewardFirstPolicy(env, np.random.default_rng(seed))
     steps = 0
     infos = {}
     while env.agents:
-        observations, _, _, _, infos = env.step(reward_first_actions(env, observations, rng))
+        observations, _, _, _, infos = env.step(policy.act(observations))
         steps += 1
     total = time.perf_counter() - start
     metrics = next(iter(infos.values()))["metrics"]

@@ -15,17 +15,17 @@ from scipy import stats
 from ces_env.config import CONTROLS, DEFAULT_PRESET, PRESETS, ConfigError, make_config
 from ces_env.core.simulator import METRIC_KEYS
 from ces_env.env import parallel_env
-from ces_env.policies import reward_first_actions
+from ces_env.policies import RewardFirstPolicy
 
 
 def run_episode(config, seed: int) -> dict:
     """One episode of the reward-first policy; returns the final metrics."""
     env = parallel_env(config=config)
     observations, _ = env.reset(seed=seed)
-    policy_rng = np.random.default_rng(seed)
+    policy = RewardFirstPolicy(env, np.random.default_rng(seed))
     infos: dict = {}
     while env.agents:
-        observations, _, _, _, infos = env.step(reward_first_actions(env, observations, policy_rng))
+        observations, _, _, _, infos = env.step(policy.act(observations))
     return next(iter(infos.values()))["metrics"]
 
 

@@ -29,6 +29,10 @@ agent decides every maze move, one move per ``ceil(1/speed)`` ticks.
 candidate slot k. Slots list the group's ready tasks by reward descending, then task id ascending (decentralized agents
 still see tasks whose claim has not reached them yet). Steered mode: ``K+1..K+4`` move north, east, south, west.
 
+**Infos.** Every step, each agent's info holds ``action_mask`` (as in the observation), ``group`` (its group index)
+and ``candidates`` (int64, the task id in each of the K slots, -1 for an empty slot), so that allocation mechanisms
+can name the tasks they bid on.
+
 **Action mask.** ``observation["action_mask"]`` and ``info["action_mask"]``: int8, 1 where the action is legal. A
 masked-out action raises ``ValueError`` with ``strict_actions=True``; otherwise it is treated as wait and counted in
 ``info["invalid_action"]``.
@@ -226,10 +230,12 @@ class CESParallelEnv(ParallelEnv):
                 raise ValueError(f"reset option 'instance': it has {name}={have} but the env's config has {want}")
 
     def _observe(self):
-        obs, masks = self._builder.build(self.sim)
+        obs, masks, slot_tasks = self._builder.build(self.sim)
         self._masks = masks
+        groups = self.sim.instance.agent_group
         observations = {a: {"observation": obs[i], "action_mask": masks[i]} for i, a in enumerate(self.agents)}
-        infos = {a: {"action_mask": masks[i]} for i, a in enumerate(self.agents)}
+        infos = {a: {"action_mask": masks[i], "group": int(groups[i]), "candidates": slot_tasks[i]}
+                 for i, a in enumerate(self.agents)}
         return observations, infos
 
     def _decode(self, actions: dict[str, int]) -> tuple[dict[int, int], dict[int, int], list[str]]:

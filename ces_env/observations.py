@@ -74,13 +74,15 @@ class ObservationBuilder:
         self._max_speed = instance.agent_speed.max()
 
     # ---------------------------------------------------------------------------------------------- per step
-    def build(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray]:
+    def build(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(observations (n, D) float32, masks (n, A) int8, slot task ids (n, K) int64 with -1 for empty slots)."""
         inst = self._instance
         cfg = self.config
         K = cfg.n_candidates
         obs = np.zeros((self.n_agents, self.obs_size), dtype=np.float32)
         masks = np.zeros((self.n_agents, self.actions.n_actions), dtype=np.int8)
         masks[:, 0] = 1  # waiting is always allowed
+        slot_tasks = np.full((self.n_agents, K), -1, dtype=np.int64)
 
         status = sim.agent_status
         obs[np.arange(self.n_agents), status] = 1.0
@@ -115,6 +117,7 @@ class ObservationBuilder:
             if not len(top):
                 continue
             n_top = len(top)
+            slot_tasks[members, :n_top] = top
             classes = inst.task_class[top]
             in_progress = np.isin(classes, inst.task_class[exploring_holder & (inst.task_group == group)])
             slots = np.zeros((n_top, len(SLOT_FEATURES)), dtype=np.float32)
@@ -132,7 +135,7 @@ class ObservationBuilder:
 
         if self.steered:
             self._add_steering(sim, obs, masks, move_deciders)
-        return obs, masks
+        return obs, masks, slot_tasks
 
     def _add_steering(self, sim: CESSimulator, obs: np.ndarray, masks: np.ndarray, move_deciders: np.ndarray) -> None:
         inst = self._instance

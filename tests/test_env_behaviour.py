@@ -9,13 +9,31 @@ import pytest
 import ces_env
 from ces_env.generator import assemble_instance
 from ces_env.maze import generate_maze
-from ces_env.policies import reward_first_actions
+from ces_env.policies import RewardFirstPolicy
 from ces_env.types import AgentStatus
 from tests.conftest import rollout
 
 
 def reward_first(env, observations, rng):
-    return reward_first_actions(env, observations, rng)
+    """The reference policy; one walker per env so its depth-first memory follows the episode."""
+    if getattr(env, "_test_policy", None) is None:
+        env._test_policy = RewardFirstPolicy(env, rng)
+    return env._test_policy.act(observations)
+
+
+def test_infos_name_the_group_and_the_slot_tasks():
+    env = ces_env.parallel_env(preset="small")
+    observations, infos = env.reset(seed=0)
+    sim = env.unwrapped.sim
+    for i, agent in enumerate(env.agents):
+        group = infos[agent]["group"]
+        assert group == sim.instance.agent_group[i]
+        cands = sim.candidates(group)[:env.config.n_candidates]
+        shown = infos[agent]["candidates"]
+        assert shown[:len(cands)].tolist() == cands.tolist() and (shown[len(cands):] == -1).all()
+        # a slot is valid in the observation exactly when a task id is shown
+        valid = observations[agent]["observation"][18::6][:env.config.n_candidates]
+        assert ((valid > 0.5) == (shown >= 0)).all()
 
 
 def test_metrics_only_at_the_end_and_in_every_agents_info():
@@ -200,19 +218,12 @@ def hand_built_instance(n_groups=1):
 def test_an_injected_instance_is_used():
     env = ces_env.parallel_env(n_agents=2, n_groups=1, n_tasks=4)
     instance = hand_built_instance()
-    env.reset(seed=0, options={"instance": instance})
+    observations, _ = env.reset(seed=0, options={"instance": instance})
     assert env.unwrapped.sim.instance is instance
-    infos, _ = rollout_from_reset(env)
+    while env.agents:
+        observations, *_ = env.step(reward_first(env, observations, None))
     sim = env.unwrapped.sim
     assert sim.terminated and sim.done_time[3] > max(sim.done_time[1], sim.done_time[2])
-
-
-def rollout_from_reset(env):
-    observations = {a: {"action_mask": env.unwrapped._masks[i]} for i, a in enumerate(env.agents)}
-    infos = {}
-    while env.agents:
-        observations, _, _, _, infos = env.step(reward_first(env, observations, None))
-    return infos, None
 
 
 def test_an_injected_instance_must_match_the_config():
@@ -239,11 +250,10 @@ def test_a_cyclic_graph_file_is_reported_with_file_and_line(tmp_path):
 
 def test_rgb_render_shows_the_dag_and_the_mazes():
     env = ces_env.parallel_env(preset="small", render_mode="rgb_array")
-    env.reset(seed=0)
+    observations, _ = env.reset(seed=0)
     first = env.render()
     for _ in range(3):
-        env.step(reward_first(env, {a: {"action_mask": env.unwrapped._masks[i]}
-                                    for i, a in enumerate(env.agents)}, None))
+        observations, *_ = env.step(reward_first(env, observations, None))
     later = env.render()
     assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
     assert later.shape[1] > first.shape[1]  # maze panels appear once agents explore

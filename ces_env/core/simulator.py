@@ -20,7 +20,8 @@ Dynamics (Algorithm 1 of Karishma & Rao, with every protocol cost explicit):
   still looks ready to the others, and a second claim on it conflicts. The earliest claim wins (ties: the lower agent
   id); the loser has lost the latency and decides again. Validation is peer to peer: the solution goes to the peers
   and their verdicts come back (``2(s-1)`` messages), taking ``peer_validate_ticks``.
-* **Execution.** If the agent knows the solution of the task's inference class it replays it (``solution length /
+* **Execution.** Exploration randomness comes from one stream per (task, attempt), derived from the episode's
+  generator (common random numbers across policies). If the agent knows the solution of the task's inference class it replays it (``solution length /
   speed`` ticks); otherwise it explores the maze (automatic mode: the configured explorer counts the moves, the task
   takes ``ceil(moves / speed)`` ticks; steered mode: the policy chooses each move, one move per ``ceil(1/speed)`` ticks).
 * **Validation.** The submitted path is checked with the real validator. A valid solution completes the task, pays its
@@ -132,6 +133,12 @@ class CESSimulator:
         self.end_time = -1
         self.lower_bound = makespan_lower_bound(instance, config)
         self.max_ticks = config.max_ticks if config.max_ticks is not None else self._auto_max_ticks()
+
+        # Explorations draw from a stream per (task, attempt) derived from the episode's generator: two policies on
+        # the same seed then face the same exploration cost for the same task (common random numbers), which makes
+        # comparisons between policies far less noisy than one shared stream consumed in policy-dependent order.
+        self._exploration_seed = int(rng.integers(2**63 - 1))
+        self.attempts = np.zeros(m, dtype=np.int64)
 
         self._events: list[tuple[int, int, int, int]] = []
         self._seq = 0
@@ -354,20 +361,22 @@ class CESSimulator:
             self.steering_due.add(agent)
             return
         else:
-            exploration = self._explore(maze, self.rng)
+            stream = np.random.default_rng((self._exploration_seed, task, int(self.attempts[task])))
+            self.attempts[task] += 1
+            exploration = self._explore(maze, stream)
             duration = max(1, math.ceil(exploration.moves / speed - 1e-9))
             self.agent_status[agent] = AgentStatus.EXPLORING
-            self.submitted_path[agent] = self._maybe_corrupt(exploration.path)
+            self.submitted_path[agent] = self._maybe_corrupt(exploration.path, stream)
         self.job_end[agent] = self.time + duration
         self._push(self.time + duration, _WORK_DONE, agent)
 
-    def _maybe_corrupt(self, path: np.ndarray) -> np.ndarray:
+    def _maybe_corrupt(self, path: np.ndarray, stream: np.random.Generator) -> np.ndarray:
         """With probability ``solution_error_prob``, an explorer's slip: one cell of the path is dropped (a jump)."""
-        if self.config.solution_error_prob <= 0 or self.rng.random() >= self.config.solution_error_prob:
+        if self.config.solution_error_prob <= 0 or stream.random() >= self.config.solution_error_prob:
             return path
         if len(path) <= 2:  # no interior cell to drop: the walk stops one cell short
             return path[:1].copy()
-        drop = int(self.rng.integers(1, len(path) - 1))
+        drop = int(stream.integers(1, len(path) - 1))
         return np.delete(path, drop)
 
     def _move(self, agent: int, direction: int) -> None:

@@ -1,0 +1,178 @@
+"""ces-bench: run policies on the same seeds and report mean ± 95% CI; list policies and presets; reproduce.
+
+    ces-bench run --policy NAME[,NAME...] --preset NAME [--set field=value ...] --seeds N --out DIR
+                  [--workers W] [--backend local|ray] [--seed-offset S] [--no-progress]
+    ces-bench list
+    ces-bench reproduce [--quick] [--out DIR] [--workers W]
+
+"run" writes DIR/results.csv (one row per policy and seed) and DIR/rows/ (one file per finished episode: running
+the same command again resumes an interrupted run and recomputes nothing that is finished).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ces_env.__main__ import parse_set
+from ces_env.config import DEFAULT_PRESET, PRESETS, ConfigError, make_config
+
+from ces_baselines import registry
+from ces_baselines.harness.results import DEFAULT_METRICS, RESULTS_FILE, summary_table
+from ces_baselines.harness.runner import (BACKENDS, BackendUnavailable, Job, RowStore, make_jobs, policy_class,
+                                          run_jobs)
+
+PROG = "ces-bench"
+
+
+class UsageError(Exception):
+    """A bad command line: reported as one line, never as a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print the usage and exit; we report one line instead
+        raise UsageError(message)
+
+
+def _positive_int(name: str, value: int | None, low: int = 1) -> None:
+    if value is not None and value < low:
+        raise UsageError(f"{name} must be >= {low}, got {value}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{run,list,reproduce}", required=True)
+
+    run = commands.add_parser("run", help="run policies on the same seeds, write results.csv, print the table")
+    run.add_argument("--policy", required=True, metavar="NAME[,NAME...]", help="registered policies (ces-bench list)")
+    run.add_argument("--preset", default=DEFAULT_PRESET, help=f"one of: {', '.join(PRESETS)} (default {DEFAULT_PRESET})")
+    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                     help="override a config field (JSON value or bare string); repeatable")
+    run.add_argument("--seeds", type=int, required=True, metavar="N", help="episodes per policy: seeds 0..N-1 (+offset)")
+    run.add_argument("--seed-offset", type=int, default=0, metavar="S", help="first seed (default 0)")
+    run.add_argument("--out", required=True, metavar="DIR", help="output folder: results.csv and rows/ (resume)")
+    run.add_argument("--workers", type=int, default=None, metavar="W",
+                     help="parallel episodes (default: the CPU count; 1 runs in this process)")
+    run.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway without a TTY)")
+    run.set_defaults(func=_cmd_run)
+
+    lst = commands.add_parser("list", help="the registered policies and the presets")
+    lst.set_defaults(func=_cmd_list)
+
+    rep = commands.add_parser("reproduce", help="reproduce the project's result tables (ces_baselines.reproduce)")
+    rep.add_argument("--quick", action="store_true", help="a fast, reduced version")
+    rep.add_argument("--out", metavar="DIR", help="output folder")
+    rep.add_argument("--workers", type=int, metavar="W", help="parallel episodes")
+    rep.set_defaults(func=_cmd_reproduce)
+    return parser
+
+
+# --- run -------------------------------------------------------------------------------------------------------------
+
+def _prepare_run(args) -> list[Job]:
+    policies = list(dict.fromkeys(p.strip() for p in args.policy.split(",") if p.strip()))
+    if not policies:
+        raise UsageError("--policy: give at least one policy name")
+    _positive_int("--seeds", args.seeds)
+    _positive_int("--seed-offset", args.seed_offset, low=0)
+    _positive_int("--workers", args.workers)
+    if args.preset not in PRESETS:
+        raise ConfigError(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
+    overrides = parse_set(args.set)
+    make_config(args.preset, **overrides)  # unknown fields and invalid values, before the policies' requirements
+    for policy in policies:
+        policy_class(policy)
+    jobs = make_jobs(policies, args.preset, range(args.seed_offset, args.seed_offset + args.seeds), overrides)
+    for policy in policies:  # conflicts with a policy's required_config
+        next(j for j in jobs if j.policy == policy).config()
+    return jobs
+
+
+def _cmd_run(args, extra: list[str]) -> int:
+    jobs = _prepare_run(args)
+    args.running = True  # from here on a ValueError is a failure of an episode: let its traceback show
+    try:
+        rows = run_jobs(jobs, workers=args.workers, backend=args.backend, out_dir=args.out,
+                        progress=not args.no_progress)
+    except KeyboardInterrupt:
+        store = RowStore(args.out)
+        done = len({job.key() for job in jobs if store.path(job.key()).exists()})
+        print(f"{PROG}: interrupted; {done} of {len(jobs)} episodes are saved in {args.out}; run the same command "
+              f"again to resume", file=sys.stderr)
+        return 130
+    seeds = f"seeds {args.seed_offset}..{args.seed_offset + args.seeds - 1}"
+    sets = f" with {' '.join(args.set)}" if args.set else ""
+    print(f"preset {args.preset}{sets}; {seeds}; mean ± 95% CI (Student t over seeds)")
+    print(summary_table(rows, group_by=("policy",), metrics=DEFAULT_METRICS))
+    truncated = sum(bool(r["truncated"]) for r in rows)
+    if truncated:
+        print(f"warning: {truncated} of {len(rows)} episodes were truncated at max_ticks")
+    print(f"results: {args.out.rstrip('/')}/{RESULTS_FILE} ({len(rows)} rows)")
+    return 0
+
+
+# --- list ------------------------------------------------------------------------------------------------------------
+
+def _cmd_list(args, extra: list[str]) -> int:
+    registry._load_builtin()
+    print("policies:")
+    names = sorted(registry.POLICIES)
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        cls = registry.POLICIES[name]
+        required = ", ".join(f"{k}={v!r}" for k, v in cls.required_config.items())
+        requires = f"  [requires {required}]" if required else ""
+        print(f"  {name:<{width}}  {getattr(cls, 'description', '')}{requires}")
+    print("presets:")
+    width = max(len(n) for n in PRESETS)
+    for name, overrides in PRESETS.items():
+        print(f"  {name:<{width}}  {', '.join(f'{k}={v!r}' for k, v in overrides.items())}")
+    return 0
+
+
+# --- reproduce -------------------------------------------------------------------------------------------------------
+
+def _cmd_reproduce(args, extra: list[str]) -> int:
+    try:
+        module = importlib.import_module("ces_baselines.reproduce")
+    except ModuleNotFoundError as error:
+        if error.name != "ces_baselines.reproduce":
+            raise
+        raise UsageError("reproduce is not available in this version (the module ces_baselines.reproduce is "
+                         "missing)") from None
+    if not callable(getattr(module, "main", None)):
+        raise UsageError("reproduce is not available in this version (ces_baselines.reproduce has no main())")
+    forward = ["--quick"] if args.quick else []
+    if args.out is not None:
+        forward += ["--out", args.out]
+    if args.workers is not None:
+        forward += ["--workers", str(args.workers)]
+    code = module.main(forward + list(extra))
+    return 0 if code is None else int(code)
+
+
+# --- entry point -----------------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``ces-bench`` command. Returns the exit code; a usage or config error is one line on stderr."""
+    parser = build_parser()
+    args = None
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command != "reproduce":
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
+        return args.func(args, extra)
+    except (UsageError, ConfigError, ValueError, BackendUnavailable) as error:
+        if getattr(args, "running", False) and not isinstance(error, BackendUnavailable):
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help
+        return exit_.code if isinstance(exit_.code, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

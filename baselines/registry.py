@@ -1,0 +1,26 @@
+"""Policy registry: name -> class. Policies register themselves with :func:`register`."""
+
+from __future__ import annotations
+
+from ces_baselines.policy import Policy
+
+POLICIES: dict[str, type[Policy]] = {}
+
+
+def register(cls: type[Policy]) -> type[Policy]:
+    if cls.name in POLICIES:
+        raise ValueError(f"policy name {cls.name!r} is registered twice")
+    POLICIES[cls.name] = cls
+    return cls
+
+
+def make_policy(name: str) -> Policy:
+    _load_builtin()
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; policies: {', '.join(sorted(POLICIES))}")
+    return POLICIES[name]()
+
+
+def _load_builtin() -> None:
+    """Import the modules that define the built-in policies (they call ``register`` at import)."""
+    import ces_baselines.scripted  # noqa: F401

@@ -1,0 +1,569 @@
+"""The paper's experiments (Karishma & Rao), as ces-bench jobs, and their analysis.
+
+Every experiment runs on :data:`REPRODUCTION_DEFAULTS` plus the scenario the paper describes for it (agents, groups,
+tasks, graph, partition, control, and the maze size where the paper states one). Protocol costs are never changed per
+experiment: they keep the defaults of :class:`ces_env.config.CESConfig`; only the sensitivity study varies them, and it
+says so. Each experiment is a :class:`Experiment`: it plans its jobs, then turns the rows into a report section with
+the paper's numbers beside ours, plots and a verdict per claim.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ces_baselines.harness.runner import Job
+from ces_baselines.reproduce.stats import compare, fmt, less_verdict
+
+# One parameter set for every experiment (on top of the CESConfig defaults, which hold every protocol cost).
+REPRODUCTION_DEFAULTS = dict(maze_size=40, graph="lds", partition="interdependent", tasks_per_class=4)
+CENTRALIZED, DECENTRALIZED = "ces-centralized", "ces-decentralized"
+
+
+@dataclass(frozen=True)
+class Scale:
+    seeds: int
+    fig2_task_counts: tuple[int, ...]
+    sensitivity_service: tuple[int, ...]   # multiples of the default controller service times
+    sensitivity_latency: tuple[int, ...]   # claim latencies in ticks
+    theorem33_degrees: tuple[float, ...]
+    fig3_task_counts: tuple[int, ...]
+    max_tasks: int | None = None           # smoke runs only: caps on the scenario sizes
+    max_maze: int | None = None
+    max_agents: int | None = None
+
+
+FULL = Scale(seeds=10, fig2_task_counts=(20, 40, 60, 80, 120, 160, 200, 240), sensitivity_service=(0, 1, 2, 4, 8),
+             sensitivity_latency=(0, 3, 6, 12, 24), theorem33_degrees=(0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+             fig3_task_counts=(40, 80, 120, 160, 200, 240, 280))
+QUICK = Scale(seeds=3, fig2_task_counts=(20, 60, 120, 240), sensitivity_service=(0, 1, 4),
+              sensitivity_latency=(0, 3, 12), theorem33_degrees=(0.0, 1.0, 4.0),
+              fig3_task_counts=(40, 120, 200, 280))
+SMOKE = Scale(seeds=2, fig2_task_counts=(6, 12), sensitivity_service=(0, 1), sensitivity_latency=(0, 3),
+              theorem33_degrees=(0.0, 2.0), fig3_task_counts=(20, 40), max_tasks=24, max_maze=5, max_agents=10)
+SCALES = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
+
+
+def make_job(scale: Scale, policy: str, seed: int, **overrides) -> Job:
+    """A job on the reproduction defaults plus the experiment's scenario (capped only by the smoke scale)."""
+    settings = {**REPRODUCTION_DEFAULTS, **overrides}
+    if scale.max_tasks is not None:
+        settings["n_tasks"] = min(settings.get("n_tasks", scale.max_tasks), scale.max_tasks)
+    if scale.max_maze is not None:
+        settings["maze_size"] = min(settings["maze_size"], scale.max_maze)
+    if scale.max_agents is not None and settings.get("n_agents", 0) > scale.max_agents:
+        settings["n_agents"] = max(scale.max_agents, settings.get("n_groups", 1))
+    return Job(policy=policy, preset=None, overrides=tuple(sorted(settings.items())), seed=seed)
+
+
+@dataclass
+class Section:
+    title: str
+    body: list[str] = field(default_factory=list)
+    verdicts: list[tuple[str, bool, str]] = field(default_factory=list)   # (claim, holds, measured text)
+    plots: list[str] = field(default_factory=list)
+
+    def claim(self, claim: str, holds: bool, text: str) -> None:
+        self.verdicts.append((claim, holds, text))
+
+
+@dataclass
+class Experiment:
+    key: str
+    title: str
+    plan: Callable[[Scale], dict[str, list[Job]]]          # label -> jobs (one per seed)
+    analyze: Callable[[dict[str, list[dict]], Path, Scale], Section]
+
+
+# ---------------------------------------------------------------------------------------------------------- helpers
+def seeds(scale: Scale) -> range:
+    return range(scale.seeds)
+
+
+def col(rows: list[dict], key: str) -> list[float]:
+    return [float(r[key]) for r in rows]
+
+
+def mean_of_lists(rows: list[dict], key: str) -> list[float]:
+    """Per row, the mean of a per-group list metric (e.g. ET_g)."""
+    return [float(np.mean(r[key])) for r in rows]
+
+
+def table(header: list[str], lines: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return out
+
+
+def new_figure(width: float = 6.0, height: float = 4.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
+    return fig, ax
+
+
+def save(fig, out: Path, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(out / name)
+    plt.close(fig)
+    return name
+
+
+def errorbar(ax, xs, groups: list[list[float]], label: str, **kwargs) -> None:
+    from ces_env.__main__ import mean_ci
+
+    stats_ = [mean_ci(g) for g in groups]
+    ax.errorbar(xs, [s[0] for s in stats_], yerr=[0 if math.isnan(s[1]) else s[1] for s in stats_], label=label,
+                capsize=3, marker="o", **kwargs)
+
+
+def decreasing_verdict(xs: list, samples: list[list[float]], what: str) -> tuple[bool, str]:
+    """A 'falls as x grows' claim: the last point is significantly below the first, and the means never rise
+    significantly between neighbours."""
+    holds_end, text = less_verdict(samples[-1], samples[0], f"{what} at {xs[-1]} vs {xs[0]}")
+    rises = [f"{xs[i]}->{xs[i + 1]}" for i in range(len(xs) - 1) if compare(samples[i + 1], samples[i]).low > 0]
+    if rises:
+        return False, text + f"; but it rises significantly at {', '.join(rises)}"
+    return holds_end, text
+
+
+# ---------------------------------------------------------------------------------------------------------- Table 1
+TABLE1_PAPER = {1: (2458.30, 2458.50), 2: (1631.64, 1705.09), 4: (859.50, 924.36), 6: (635.66, 686.5),
+                8: (487.14, 534.94), 10: (368.32, 409.46)}
+
+
+def plan_table1(scale: Scale) -> dict[str, list[Job]]:
+    return {str(l): [make_job(scale, CENTRALIZED, s, n_groups=l, n_agents=5 * l, n_tasks=500) for s in seeds(scale)]
+            for l in TABLE1_PAPER}
+
+
+def analyze_table1(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Table 1: 1-10 groups of 5 agents, 500 inter-dependent tasks (ces-centralized)")
+    groups = list(TABLE1_PAPER)
+    lines = []
+    for l in groups:
+        rows = results[str(l)]
+        p_etg, p_et = TABLE1_PAPER[l]
+        lines.append([str(l), f"{p_etg:.2f}", f"{p_et:.2f}", fmt(mean_of_lists(rows, "ET_g")), fmt(col(rows, "ET")),
+                      fmt(col(rows, "makespan_ratio"))])
+    sec.body += table(["groups", "paper ET(g_k) s", "paper ET s", "ours mean ET(g_k) ticks", "ours ET ticks",
+                       "ours makespan/LB"], lines)
+    fig, ax = new_figure()
+    errorbar(ax, groups, [col(results[str(l)], "ET") for l in groups], "ours: ET (ticks)")
+    ax2 = ax.twinx()
+    ax2.plot(groups, [TABLE1_PAPER[l][1] for l in groups], "k--", marker="s", label="paper: ET (s)")
+    ax.set_xlabel("groups of 5 agents")
+    ax.set_ylabel("ET (ticks)")
+    ax2.set_ylabel("paper ET (s)")
+    ax.legend(loc="upper right")
+    ax2.legend(loc="center right")
+    sec.plots.append(save(fig, out, "table1.png"))
+    holds, text = decreasing_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    sec.claim("ET(g) and ET fall as groups (of 5 agents) are added", holds, text)
+    above = all(r["ET"] > max(r["ET_g"]) for l in groups for r in results[str(l)])
+    sec.claim("ET is always above the groups' times (split and collect overhead)", above,
+              f"{'holds' if above else 'does not hold'}: ET > max ET(g_k) in every run")
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Table 2
+TABLE2_PAPER = {1: 496.00, 2: 483.70, 4: 467.56, 6: 451.48, 8: 430.02, 10: 409.46}
+
+
+def plan_table2(scale: Scale) -> dict[str, list[Job]]:
+    return {str(l): [make_job(scale, CENTRALIZED, s, n_groups=l, n_agents=50, n_tasks=500) for s in seeds(scale)]
+            for l in TABLE2_PAPER}
+
+
+def analyze_table2(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Table 2: 50 agents split into 1-10 groups, 500 tasks (ces-centralized)")
+    groups = list(TABLE2_PAPER)
+    lines = [[str(l), f"{TABLE2_PAPER[l]:.2f}", fmt(col(results[str(l)], "ET")), fmt(col(results[str(l)], "TWT")),
+              fmt(col(results[str(l)], "controller_utilization")), fmt(col(results[str(l)], "makespan_ratio"))]
+             for l in groups]
+    sec.body += table(["groups", "paper ET s", "ours ET ticks", "ours TWT", "controller utilisation",
+                       "makespan/LB"], lines)
+    fig, ax = new_figure()
+    errorbar(ax, groups, [col(results[str(l)], "ET") for l in groups], "ours: ET (ticks)")
+    ax2 = ax.twinx()
+    ax2.plot(groups, [TABLE2_PAPER[l] for l in groups], "k--", marker="s", label="paper: ET (s)")
+    ax.set_xlabel("groups (50 agents in all)")
+    ax.set_ylabel("ET (ticks)")
+    ax2.set_ylabel("paper ET (s)")
+    ax.legend(loc="upper right")
+    ax2.legend(loc="center right")
+    sec.plots.append(save(fig, out, "table2.png"))
+    holds, text = decreasing_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    sec.claim("ET falls (modestly) as the 50 agents are split into more groups", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Table 3
+TABLE3_PAPER = {"centralized": ([132.39, 128.41, 139.02, 128.89, 141.14], [34.06, 30.34, 35.09, 27.23, 29.67]),
+                "decentralized": ([125.0, 123.26, 122.92, 121.56, 126.04], [14.43, 15.07, 11.15, 15.84, 18.38])}
+TABLE3_SCENARIO = dict(n_groups=5, n_agents=25, n_tasks=90, graph="g18", maze_size=400)
+
+
+def plan_table3(scale: Scale) -> dict[str, list[Job]]:
+    return {control: [make_job(scale, f"ces-{control}", s, **TABLE3_SCENARIO) for s in seeds(scale)]
+            for control in ("centralized", "decentralized")}
+
+
+def analyze_table3(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Table 3: 5 groups, G18-like dependencies, 400x400 mazes, 18 tasks per group (5 agents per group)")
+    lines = []
+    for g in range(5):
+        line = [str(g + 1)]
+        for control in ("centralized", "decentralized"):
+            rows = results[control]
+            p_et, p_twt = TABLE3_PAPER[control]
+            line += [f"{p_et[g]:.2f}", fmt([r["ET_g"][g] for r in rows]), fmt([r["lambda_g"][g] for r in rows]),
+                     f"{p_twt[g]:.2f}", fmt([r["TWT_g"][g] for r in rows])]
+        lines.append(line)
+    header = ["group"]
+    for control in ("cent.", "decent."):
+        header += [f"{control} paper ET(g)", f"{control} ours ET(g)", "|λ|", f"{control} paper TWT(g)",
+                   f"{control} ours TWT(g)"]
+    sec.body += table(header, lines)
+    cent, dec = results["centralized"], results["decentralized"]
+    sec.body.append("")
+    sec.body += table(["control", "messages", "conflicts", "controller utilisation", "makespan/LB"],
+                      [[c, fmt(col(results[c], "messages")), fmt(col(results[c], "conflicts")),
+                        fmt(col(results[c], "controller_utilization")), fmt(col(results[c], "makespan_ratio"))]
+                       for c in ("centralized", "decentralized")])
+    holds, text = less_verdict(mean_of_lists(dec, "ET_g"), mean_of_lists(cent, "ET_g"),
+                               "mean ET(g_k) decentralized vs centralized")
+    sec.claim("decentralized control gives lower ET(g_k) than centralized", holds, text)
+    holds, text = less_verdict(mean_of_lists(dec, "TWT_g"), mean_of_lists(cent, "TWT_g"),
+                               "mean TWT(g_k) decentralized vs centralized")
+    sec.claim("decentralized control gives lower TWT(g_k) than centralized", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Table 4
+TABLE4_PAPER = {("lds", "interdependent"): ((631.67, 628.41, 629.81), (61.56, 62.18, 60.84)),
+                ("lds", "independent"): ((619.49, 613.88, 601.24), (37.85, 34.05, 32.56)),
+                ("hds", "interdependent"): ((710.80, 718.15, 709.65), (98.67, 93.97, 96.08)),
+                ("hds", "independent"): ((725.80, 732.65, 728.34), (84.52, 76.50, 81.53))}
+TABLE4_GRAPH = {"lds": "g18", "hds": "g40"}
+
+
+def plan_table4(scale: Scale) -> dict[str, list[Job]]:
+    # the paper's table lists three values per case: read as three groups of 80 tasks, 5 agents each
+    return {f"{system}/{partition}": [make_job(scale, DECENTRALIZED, s, n_groups=3, n_agents=15, n_tasks=240,
+                                               graph=TABLE4_GRAPH[system], partition=partition)
+                                      for s in seeds(scale)]
+            for system, partition in TABLE4_PAPER}
+
+
+def analyze_table4(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Table 4: 3 groups x 80 tasks, LDS (G18-like) vs HDS (G40-like), inter-dependent vs independent "
+                  "partitions (ces-decentralized)")
+    lines = []
+    for (system, partition), (p_et, p_twt) in TABLE4_PAPER.items():
+        rows = results[f"{system}/{partition}"]
+        lines.append([system.upper(), partition, " / ".join(f"{v:.2f}" for v in p_et), fmt(col(rows, "ET")),
+                      " / ".join(f"{v:.2f}" for v in p_twt), fmt(col(rows, "TWT")),
+                      fmt([max(r["lambda_g"]) - min(r["lambda_g"]) for r in rows]), fmt(col(rows, "makespan_ratio"))])
+    sec.body += table(["system", "partition", "paper ET s", "ours ET ticks", "paper TWT", "ours TWT",
+                       "ours max-min |λ|", "makespan/LB"], lines)
+    r = results
+    holds, text = less_verdict(col(r["lds/independent"], "ET"), col(r["lds/interdependent"], "ET"),
+                               "LDS ET independent vs inter-dependent")
+    sec.claim("LDS: independent partitions give lower ET", holds, text)
+    holds, text = less_verdict(col(r["lds/independent"], "TWT"), col(r["lds/interdependent"], "TWT"),
+                               "LDS TWT independent vs inter-dependent")
+    sec.claim("LDS: independent partitions give lower TWT", holds, text)
+    holds, text = less_verdict(col(r["hds/interdependent"], "ET"), col(r["hds/independent"], "ET"),
+                               "HDS ET inter-dependent vs independent")
+    sec.claim("HDS: inter-dependent partitions give lower ET", holds, text)
+    holds, text = less_verdict(col(r["hds/independent"], "TWT"), col(r["hds/interdependent"], "TWT"),
+                               "HDS TWT independent vs inter-dependent")
+    sec.claim("HDS: independent partitions give lower TWT (but higher ET)", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Figure 2
+FIG2_SCENARIO = dict(n_groups=5, n_agents=25)
+
+
+def plan_figure2(scale: Scale) -> dict[str, list[Job]]:
+    return {f"{policy}/{m}": [make_job(scale, policy, s, n_tasks=m, **FIG2_SCENARIO) for s in seeds(scale)]
+            for policy in (CENTRALIZED, DECENTRALIZED) for m in scale.fig2_task_counts}
+
+
+def crossover(counts, cent: list[list[float]], dec: list[list[float]]) -> tuple[int | None, int | None]:
+    """(largest count where centralized is significantly better, smallest count from which decentralized is
+    significantly better at every larger count)."""
+    cent_better = [m for m, c, d in zip(counts, cent, dec) if compare(c, d).high < 0]
+    dec_better = [m for m, c, d in zip(counts, cent, dec) if compare(d, c).high < 0]
+    first_dec = None
+    for i, m in enumerate(counts):
+        if all(x in dec_better for x in counts[i:]):
+            first_dec = m
+            break
+    return (max(cent_better) if cent_better else None), first_dec
+
+
+def analyze_figure2(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Figure 2: ET against the number of tasks, centralized vs decentralized (5 groups x 5 agents)")
+    counts = list(scale.fig2_task_counts)
+    cent = [col(results[f"{CENTRALIZED}/{m}"], "ET") for m in counts]
+    dec = [col(results[f"{DECENTRALIZED}/{m}"], "ET") for m in counts]
+    lines = [[str(m), fmt(c), fmt(d), compare(d, c).text.split("(")[1].rstrip(")"),
+              fmt(col(results[f"{CENTRALIZED}/{m}"], "controller_utilization")),
+              fmt(col(results[f"{DECENTRALIZED}/{m}"], "conflicts"))]
+             for m, c, d in zip(counts, cent, dec)]
+    sec.body += table(["tasks", "centralized ET", "decentralized ET", "decentralized - centralized",
+                       "controller utilisation", "decentralized conflicts"], lines)
+    fig, ax = new_figure()
+    errorbar(ax, counts, cent, "centralized control")
+    errorbar(ax, counts, dec, "decentralized control")
+    ax.set_xlabel("tasks")
+    ax.set_ylabel("ET (ticks)")
+    ax.legend()
+    sec.plots.append(save(fig, out, "figure2.png"))
+    last_cent, first_dec = crossover(counts, cent, dec)
+    small_ok = compare(cent[0], dec[0]).high < 0
+    large_ok = compare(dec[-1], cent[-1]).high < 0
+    holds = small_ok and large_ok
+    text = (f"{'holds' if holds else 'does not hold'}: at {counts[0]} tasks centralized - decentralized = "
+            f"{compare(cent[0], dec[0]).text}; at {counts[-1]} tasks decentralized - centralized = "
+            f"{compare(dec[-1], cent[-1]).text}; centralized significantly better up to "
+            f"{last_cent if last_cent is not None else 'no count'}, decentralized significantly better from "
+            f"{first_dec if first_dec is not None else 'no count'} on")
+    sec.claim("centralized is better with few tasks, decentralized with many", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Figure 3
+def plan_figure3(scale: Scale) -> dict[str, list[Job]]:
+    # the partition is drawn at reset; a short episode per seed records lambda_g
+    return {f"{system}/{m}": [make_job(scale, DECENTRALIZED, s, n_groups=2, n_agents=10, n_tasks=m, maze_size=4,
+                                       graph=TABLE4_GRAPH[system], partition="independent") for s in seeds(scale)]
+            for system in ("lds", "hds") for m in scale.fig3_task_counts}
+
+
+def analyze_figure3(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Figure 3: tasks allocated to two groups with independent partitions, LDS (G18-like) vs HDS "
+                  "(G40-like)")
+    counts = list(scale.fig3_task_counts)
+    lines = []
+    gaps = {"lds": [], "hds": []}
+    for m in counts:
+        line = [str(m)]
+        for system in ("lds", "hds"):
+            rows = results[f"{system}/{m}"]
+            lam = np.array([r["lambda_g"] for r in rows])
+            gaps[system] += list(np.abs(lam[:, 0] - lam[:, 1]))
+            line += [f"{lam[:, 0].mean():.1f} / {lam[:, 1].mean():.1f}"]
+        lines.append(line)
+    sec.body += table(["tasks", "LDS |λ(g_k)| / |λ(g_l)|", "HDS |λ(g_k)| / |λ(g_l)|"], lines)
+    fig, axes = new_figure(9, 3.8)
+    fig.clf()
+    for i, system in enumerate(("lds", "hds")):
+        ax = fig.add_subplot(1, 2, i + 1)
+        lam = np.array([[np.mean([r["lambda_g"][g] for r in results[f"{system}/{m}"]]) for g in range(2)]
+                        for m in counts])
+        ax.plot(counts, lam[:, 0], marker="o", label="g_k")
+        ax.plot(counts, lam[:, 1], marker="s", label="g_l")
+        ax.set_title(f"({'ab'[i]}) {system.upper()}")
+        ax.set_xlabel("tasks")
+        ax.set_ylabel("tasks allocated")
+        ax.legend()
+    sec.plots.append(save(fig, out, "figure3.png"))
+    holds, text = less_verdict(gaps["lds"], gaps["hds"], "| |λ(g_k)| - |λ(g_l)| | LDS vs HDS over all task counts")
+    sec.claim("the split between two groups is closer to even in LDS than in HDS", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- speeds
+SPEED_MULTIPLIERS = (1, 2, 4, 8)
+
+
+def plan_speed(scale: Scale) -> dict[str, list[Job]]:
+    return {str(k): [make_job(scale, CENTRALIZED, s, n_groups=3, n_agents=15, n_tasks=240, group_speeds=(1.0, 1.0, float(k)))
+                     for s in seeds(scale)] for k in SPEED_MULTIPLIERS}
+
+
+def analyze_speed(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Speed: three groups of 5 agents, 240 inter-dependent tasks; group 3's agents k times faster "
+                  "(ces-centralized)")
+    lines = [[str(k)] + [fmt([r["ET_g"][g] for r in results[str(k)]]) for g in range(3)] + [fmt(col(results[str(k)], "ET"))]
+             for k in SPEED_MULTIPLIERS]
+    sec.body += table(["speed of group 3", "ET(g_1)", "ET(g_2)", "ET(g_3)", "ET"], lines)
+    fig, ax = new_figure()
+    for g in range(3):
+        errorbar(ax, SPEED_MULTIPLIERS, [[r["ET_g"][g] for r in results[str(k)]] for k in SPEED_MULTIPLIERS],
+                 f"ET(g_{g + 1})")
+    ideal = np.mean([r["ET_g"][2] for r in results["1"]]) / np.array(SPEED_MULTIPLIERS)
+    ax.plot(SPEED_MULTIPLIERS, ideal, "k:", label="g_3 if time fell as 1/speed")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("speed multiplier of group 3")
+    ax.set_ylabel("ticks")
+    ax.legend()
+    sec.plots.append(save(fig, out, "speed.png"))
+    base = np.mean([r["ET_g"][2] for r in results["1"]])
+    fast = np.mean([r["ET_g"][2] for r in results[str(SPEED_MULTIPLIERS[-1])]])
+    gain = base / fast
+    holds = gain < 0.5 * SPEED_MULTIPLIERS[-1]
+    sec.claim("speeding up a group's agents improves performance less than linearly (dependencies on other "
+              "groups)", holds,
+              f"{'holds' if holds else 'does not hold'}: group 3 {SPEED_MULTIPLIERS[-1]}x faster finishes "
+              f"{gain:.2f}x sooner (ET(g_3) {base:.4g} -> {fast:.4g}); ET {fmt(col(results['1'], 'ET'))} -> "
+              f"{fmt(col(results[str(SPEED_MULTIPLIERS[-1])], 'ET'))}")
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Thm 3.3
+THEOREM33_TASKS = 196  # layer width round(sqrt(196)) = 14, so density = degree / 14
+
+
+def plan_theorem33(scale: Scale) -> dict[str, list[Job]]:
+    width = round(math.sqrt(THEOREM33_TASKS))
+    return {str(k): [make_job(scale, CENTRALIZED, s, n_groups=2, n_agents=10, n_tasks=THEOREM33_TASKS, graph="layered",
+                              graph_density=min(1.0, k / width)) for s in seeds(scale)]
+            for k in scale.theorem33_degrees}
+
+
+def analyze_theorem33(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Theorem 3.3: expected waiting time against the dependency degree k")
+    degrees = list(scale.theorem33_degrees)
+    # (a) the theorem's own model: X_i = 1 if any of task i's k dependencies is unresolved, each with probability p
+    rng = np.random.default_rng(0)
+    m = 1000
+    lines = []
+    worst = 0.0
+    for p in (0.1, 0.3, 0.5):
+        for k in (1, 2, 4, 8):
+            monte_carlo = float((rng.random((200, m, k)) < p).any(axis=2).sum(axis=1).mean())
+            exact = m * (1 - (1 - p) ** k)
+            claimed = m * k * p ** k
+            worst = max(worst, exact / claimed)
+            lines.append([f"{p}", str(k), f"{monte_carlo:.1f}", f"{exact:.1f}", f"{claimed:.1f}",
+                          f"{m * k * p:.1f}"])
+    sec.body.append("(a) The theorem's model, m = 1000 tasks, each dependency unresolved with probability p:")
+    sec.body += table(["p", "k", "Monte Carlo E[W]", "m(1-(1-p)^k)", "claimed m·k·p^k", "m·k·p"], lines)
+    sec.claim("E[W] = Θ(m·k·p^k) in the theorem's own model", False,
+              f"does not hold: the proof's exact step E[W] = m(1-(1-p)^k) is confirmed by Monte Carlo, but its "
+              f"first-order expansion is m·k·p (and E[W] <= m), not m·k·p^k; the ratio exact/claimed reaches "
+              f"{worst:.0f} in the table")
+    # (b) the simulator: waiting against the average in-degree of a layered DAG
+    sec.body.append("")
+    sec.body.append(f"(b) The simulator: {THEOREM33_TASKS} tasks in layered DAGs whose average in-degree is k, "
+                    "10 agents in 2 groups (ces-centralized):")
+    lines = [[f"{k:g}", fmt(col(results[str(k)], "TWT")), fmt(col(results[str(k)], "ET"))] for k in degrees]
+    sec.body += table(["average in-degree k", "TWT", "ET"], lines)
+    fig, ax = new_figure()
+    errorbar(ax, degrees, [col(results[str(k)], "TWT") for k in degrees], "TWT (simulated)")
+    ax.set_xlabel("average dependency degree k")
+    ax.set_ylabel("total waiting time (agent-ticks)")
+    ax.legend()
+    sec.plots.append(save(fig, out, "theorem33.png"))
+    holds, text = less_verdict(col(results[str(degrees[0])], "TWT"), col(results[str(degrees[-1])], "TWT"),
+                               f"TWT at k={degrees[0]:g} vs k={degrees[-1]:g}")
+    sec.claim("waiting time grows with the dependency degree (qualitative content of the theorem)", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- Thm 3.5
+THEOREM35_GROUPS = (1, 2, 4, 5, 10, 20)
+
+
+def plan_theorem35(scale: Scale) -> dict[str, list[Job]]:
+    return {str(l): [make_job(scale, CENTRALIZED, s, n_groups=l, n_agents=20, n_tasks=200, graph="independent")
+                     for s in seeds(scale)] for l in THEOREM35_GROUPS}
+
+
+def analyze_theorem35(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Theorem 3.5: n = 20 agents and m = 200 independent tasks fixed, more and smaller groups "
+                  "(ces-centralized)")
+    groups = list(THEOREM35_GROUPS)
+    lines = [[str(l), str(20 // l), fmt(col(results[str(l)], "ET")), fmt(mean_of_lists(results[str(l)], "ET_g")),
+              fmt([np.std(r["ET_g"]) for r in results[str(l)]])] for l in groups]
+    sec.body += table(["groups l", "group size", "ET = E[max_k T(g_k)] + overhead", "mean ET(g_k)",
+                       "spread (std) of ET(g_k)"], lines)
+    fig, ax = new_figure()
+    errorbar(ax, groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    ax.set_xlabel("groups (20 agents in all)")
+    ax.set_ylabel("ET (ticks)")
+    ax.legend()
+    sec.plots.append(save(fig, out, "theorem35.png"))
+    holds, text = decreasing_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    sec.claim("more, smaller groups lower the expected system execution time", holds, text)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------------------- sensitivity
+def plan_sensitivity(scale: Scale) -> dict[str, list[Job]]:
+    plan = {}
+    for c in scale.sensitivity_service:
+        for m in scale.fig2_task_counts:
+            plan[f"service/{c}/{m}"] = [make_job(scale, CENTRALIZED, s, n_tasks=m, assign_service_ticks=2 * c,
+                                                 validate_service_ticks=4 * c, **FIG2_SCENARIO) for s in seeds(scale)]
+    for latency in scale.sensitivity_latency:
+        for m in scale.fig2_task_counts:
+            plan[f"latency/{latency}/{m}"] = [make_job(scale, DECENTRALIZED, s, n_tasks=m, claim_latency_ticks=latency,
+                                                       **FIG2_SCENARIO) for s in seeds(scale)]
+    return plan
+
+
+def analyze_sensitivity(results, out: Path, scale: Scale) -> Section:
+    sec = Section("Sensitivity: where the centralized/decentralized crossover of Figure 2 lies, against the "
+                  "controller's service time and the claim latency (the only experiment that varies protocol costs)")
+    counts = list(scale.fig2_task_counts)
+    grid = np.full((len(scale.sensitivity_service), len(scale.sensitivity_latency)), np.nan)
+    lines = []
+    for i, c in enumerate(scale.sensitivity_service):
+        cent = [col(results[f"service/{c}/{m}"], "ET") for m in counts]
+        line = [f"assign {2 * c}, validate {4 * c}"]
+        for j, latency in enumerate(scale.sensitivity_latency):
+            dec = [col(results[f"latency/{latency}/{m}"], "ET") for m in counts]
+            _, first_dec = crossover(counts, cent, dec)
+            dec_wins = sum(compare(d, cc).high < 0 for cc, d in zip(cent, dec))
+            cent_wins = sum(compare(cc, d).high < 0 for cc, d in zip(cent, dec))
+            grid[i, j] = first_dec if first_dec is not None else np.nan
+            line.append(f"{first_dec if first_dec is not None else '—'} (D {dec_wins}, C {cent_wins})")
+        lines.append(line)
+    sec.body.append("Cell: the task count from which decentralized is significantly faster at every larger count "
+                    "('—': never), then how many task counts each control wins significantly (D, C).")
+    sec.body += table(["controller service (ticks)"] + [f"claim latency {t}" for t in scale.sensitivity_latency],
+                      lines)
+    fig, ax = new_figure(6.5, 4.2)
+    shown = np.where(np.isnan(grid), counts[-1] * 1.25, grid)
+    image = ax.imshow(shown, cmap="viridis", origin="lower", aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            ax.text(j, i, "never" if np.isnan(grid[i, j]) else f"{grid[i, j]:.0f}", ha="center", va="center",
+                    color="white", fontsize=8)
+    ax.set_xticks(range(len(scale.sensitivity_latency)), [str(t) for t in scale.sensitivity_latency])
+    ax.set_yticks(range(len(scale.sensitivity_service)), [f"{2 * c}+{4 * c}" for c in scale.sensitivity_service])
+    ax.set_xlabel("decentralized claim latency (ticks)")
+    ax.set_ylabel("controller service: assign + validate (ticks)")
+    ax.set_title("task count from which decentralized wins")
+    fig.colorbar(image, ax=ax)
+    sec.plots.append(save(fig, out, "sensitivity.png"))
+    return sec
+
+
+EXPERIMENTS = [
+    Experiment("table1", "Table 1", plan_table1, analyze_table1),
+    Experiment("table2", "Table 2", plan_table2, analyze_table2),
+    Experiment("table3", "Table 3", plan_table3, analyze_table3),
+    Experiment("table4", "Table 4", plan_table4, analyze_table4),
+    Experiment("figure2", "Figure 2", plan_figure2, analyze_figure2),
+    Experiment("figure3", "Figure 3", plan_figure3, analyze_figure3),
+    Experiment("speed", "Speed", plan_speed, analyze_speed),
+    Experiment("theorem33", "Theorem 3.3", plan_theorem33, analyze_theorem33),
+    Experiment("theorem35", "Theorem 3.5", plan_theorem35, analyze_theorem35),
+    Experiment("sensitivity", "Sensitivity", plan_sensitivity, analyze_sensitivity),
+]
