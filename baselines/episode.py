@@ -11,7 +11,7 @@ from ces_baselines.policy import Policy
 
 
 def run_episode(policy: Policy, config: CESConfig, seed: int) -> dict:
-    """Play one whole episode; returns ``{"metrics": ..., "env_steps": ..., "wall_seconds": ..., "truncated": ...}``."""
+    """Play one whole episode; returns ``{"metrics", "stats", "env_steps", "wall_seconds", "truncated"}``."""
     start = time.perf_counter()
     env = parallel_env(config=config)
     observations, infos = env.reset(seed=seed)
@@ -23,5 +23,6 @@ def run_episode(policy: Policy, config: CESConfig, seed: int) -> dict:
         observations, _, _, truncations, infos = env.step(actions)
         truncated = any(truncations.values())
         steps += 1
-    return {"metrics": env.metrics(), "env_steps": steps, "wall_seconds": time.perf_counter() - start,
-            "truncated": truncated}
+    final = next(iter(infos.values()))  # the last step's info of any agent holds the episode's metrics and stats
+    return {"metrics": final["metrics"], "stats": final["stats"], "env_steps": steps,
+            "wall_seconds": time.perf_counter() - start, "truncated": truncated}

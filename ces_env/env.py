@@ -54,7 +54,8 @@ step. ``time_penalty`` is subtracted per elapsed tick from every agent.
 **Termination and truncation.** All agents terminate when every task is completed; all are truncated when time passes
 ``max_ticks``. The final step's infos carry ``info["metrics"]``, a dict with exactly the keys ``ET, ET_g, TWT, TWT_g,
 lambda_g, mu_g, total_reward, messages, conflicts, controller_utilization, fairness_jain, lower_bound,
-makespan_ratio`` (``env.metrics()`` returns the same at any time).
+makespan_ratio`` (``env.metrics()`` returns the same at any time), and ``info["stats"]`` counts that explain them
+(explorations, replays of known solutions, rejected solutions, ticks).
 
 **Arguments.** ``parallel_env(render_mode=None, preset=None, config=None, **fields)``: every field of
 :class:`ces_env.config.CESConfig`; ``preset`` names a set of overrides in ``ces_env.config.PRESETS``. Unknown or
@@ -180,9 +181,10 @@ class CESParallelEnv(ParallelEnv):
         for a in invalid:
             infos[a]["invalid_action"] = True
         if sim.terminated or sim.truncated:
-            metrics = sim.metrics()
+            metrics, stats = sim.metrics(), sim.stats()
             for a in self.agents:
                 infos[a]["metrics"] = metrics
+                infos[a]["stats"] = stats
             self.agents = []
         if self.render_mode == "human":
             self.render()

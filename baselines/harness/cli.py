@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst = commands.add_parser("list", help="the registered policies and the presets")
     lst.set_defaults(func=_cmd_list)
 
-    rep = commands.add_parser("reproduce", help="reproduce the project's result tables (ces_baselines.reproduce)")
+    # no -h of its own: --help and any other option go through to ces_baselines.reproduce.main
+    rep = commands.add_parser("reproduce", add_help=False,
+                              help="reproduce the paper's experiments (ces_baselines.reproduce; see its --help)")
     rep.add_argument("--quick", action="store_true", help="a fast, reduced version")
     rep.add_argument("--out", metavar="DIR", help="output folder")
     rep.add_argument("--workers", type=int, metavar="W", help="parallel episodes")

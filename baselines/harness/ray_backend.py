@@ -31,9 +31,9 @@ def run_ray(pending: list[tuple[str, Job]], classes: dict[str, type[Policy]], wo
     """Run ``pending`` (key, job) pairs as Ray tasks, at most ``workers`` at a time (None: as many as Ray schedules),
     calling ``on_done(key, row)`` in this process as each finishes."""
     global _remote_execute
-    ray = _ray()
-    if not pending:
+    if not pending:  # everything was resumed: no need for Ray
         return
+    ray = _ray()
     if not ray.is_initialized():
         if os.environ.get("RAY_ADDRESS"):  # an existing cluster: it has its own resources
             ray.init()

@@ -111,9 +111,13 @@ class Job:
     def key(self) -> str:
         """A stable id of the job: a hash of the policy, the canonical JSON of the full resolved config and the
         seed (the preset's name and the spelling of the overrides do not enter it, only their effect)."""
-        payload = {"policy": self.policy, "config": _canonical(self.config().to_dict()), "seed": self.seed}
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+        cached = self.__dict__.get("_key")
+        if cached is None:
+            payload = {"policy": self.policy, "config": _canonical(self.config().to_dict()), "seed": self.seed}
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+            cached = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+            object.__setattr__(self, "_key", cached)  # not a field: equality, hash and repr ignore it
+        return cached
 
 
 def make_jobs(policies: Iterable[str], preset: str | None, seeds: Iterable[int],
@@ -138,6 +142,7 @@ def _execute(job: Job, cls: type[Policy]) -> dict:
     row: dict[str, Any] = {"policy": job.policy, "preset": job.preset, "seed": job.seed}
     row.update(config.to_dict())
     row.update({k: metrics[k] for k in METRIC_KEYS})
+    row.update({k: v for k, v in result["stats"].items() if k != "ticks"})  # explorations, replays, rejected
     row.update(env_steps=int(result["env_steps"]), wall_seconds=float(result["wall_seconds"]),
                truncated=bool(result["truncated"]), job_key=key)
     return _plain(row)
@@ -180,11 +185,22 @@ class RowStore:
 
 # --- many jobs -------------------------------------------------------------------------------------------------------
 
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress_bar(total: int, initial: int, enabled: bool):
+    """A tqdm bar on stderr when it is a terminal and ``enabled``; otherwise nothing (not even tqdm's monitor
+    thread, which would be running when the process pool forks)."""
+    if not (enabled and sys.stderr.isatty()):
+        return _NoBar()
     from tqdm import tqdm
 
-    disable = not (enabled and sys.stderr.isatty())
-    return tqdm(total=total, initial=initial, disable=disable, unit="episode", desc="ces-bench", file=sys.stderr)
+    return tqdm(total=total, initial=initial, unit="episode", desc="ces-bench", file=sys.stderr)
 
 
 def _run_local(pending: list[tuple[str, Job]], classes: dict[str, type[Policy]], workers: int,
@@ -198,10 +214,23 @@ def _run_local(pending: list[tuple[str, Job]], classes: dict[str, type[Policy]],
         futures = {pool.submit(_execute, job, classes[job.policy]): key for key, job in pending}
         for future in as_completed(futures):
             on_done(futures[future], future.result())
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException:  # an interrupt or a failed job: stop at once, finished rows are already saved
+        _stop_pool(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued jobs and terminate the workers (they would otherwise run the calls already sent to them)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
 
 
 def run_jobs(jobs: Iterable[Job], *, workers: int | None = None, backend: str = "local",

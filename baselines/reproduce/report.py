@@ -56,7 +56,7 @@ def render(sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, 
              f"claim latency {costs.claim_latency_ticks}, peer validation {costs.peer_validate_ticks}, split "
              f"{costs.split_ticks_per_group}/group, collect {costs.collect_ticks_per_group}/group; knowledge sharing "
              f"'{costs.knowledge_sharing}'; tasks per inference class {REPRODUCTION_DEFAULTS['tasks_per_class']}.", "",
-             f"Run: scale `{scale_name}`, {n_jobs} episodes in {elapsed / 60:.1f} min "
+             f"Run: scale `{scale_name}`, {n_jobs} episodes in {elapsed / 60:.1f} min ({elapsed:.0f} s) "
              f"({workers or os.cpu_count()} worker processes, {platform.processor() or platform.machine()}).", "",
              "## Verdicts", "", "| experiment | claim | verdict |", "|---|---|---|"]
     for sec in sections:

@@ -20,7 +20,7 @@ def fmt(values) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Difference of means ``a - b`` with its 95% Welch confidence interval."""
+    """Difference of means ``a - b`` with its 95% confidence interval."""
 
     mean_a: float
     mean_b: float
@@ -33,10 +33,17 @@ class Comparison:
         return f"{self.mean_a:.4g} vs {self.mean_b:.4g} (difference {self.diff:+.4g}, 95% CI [{self.low:+.4g}, {self.high:+.4g}])"
 
 
-def compare(a, b) -> Comparison:
+def compare(a, b, paired: bool = True) -> Comparison:
+    """``a - b`` with a 95% CI. Paired by default: the reproduction runs every condition on the same seeds, and
+    explorations draw common random numbers per task, so the per-seed differences carry far less noise than the
+    conditions themselves (a paired t interval); unpaired (Welch) when the samples differ in size."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     diff = a.mean() - b.mean()
+    if paired and len(a) == len(b) and len(a) > 1:
+        d = a - b
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        return Comparison(a.mean(), b.mean(), diff, diff - half, diff + half)
     va = a.var(ddof=1) / len(a) if len(a) > 1 else 0.0
     vb = b.var(ddof=1) / len(b) if len(b) > 1 else 0.0
     se = np.sqrt(va + vb)

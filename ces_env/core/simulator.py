@@ -128,6 +128,9 @@ class CESSimulator:
         self.total_reward = 0.0
         self.reward_buffer = np.zeros(n, dtype=np.float64)
         self.tasks_done = 0
+        self.explorations = 0      # executions that explored a maze (auto or steered)
+        self.replays = 0           # executions that replayed a known solution
+        self.rejected_solutions = 0
         self.terminated = False
         self.truncated = False
         self.end_time = -1
@@ -256,6 +259,11 @@ class CESSimulator:
             "makespan_ratio": float(makespan / self.lower_bound),
         }
 
+    def stats(self) -> dict:
+        """Counts that explain the metrics (not metrics themselves): executions by kind, rejected solutions, time."""
+        return {"explorations": int(self.explorations), "replays": int(self.replays),
+                "rejected_solutions": int(self.rejected_solutions), "ticks": int(self.time)}
+
     # ------------------------------------------------------------------------------------------------ events
     def _push(self, time: int, kind: int, who: int) -> None:
         heapq.heappush(self._events, (int(time), self._seq, kind, who))
@@ -349,10 +357,12 @@ class CESSimulator:
         self.exec_start_time[task] = self.time
         self.job_start[agent] = self.time
         if self.knows[agent, cls]:
+            self.replays += 1
             duration = max(1, math.ceil(maze.solution_length / speed - 1e-9))
             self.agent_status[agent] = AgentStatus.REPLAYING
             self.submitted_path[agent] = maze.solution
         elif self.steered:
+            self.explorations += 1
             self.agent_status[agent] = AgentStatus.STEERING
             self.position[agent] = maze.start
             self.steer_path[agent] = [maze.start]
@@ -361,6 +371,7 @@ class CESSimulator:
             self.steering_due.add(agent)
             return
         else:
+            self.explorations += 1
             stream = np.random.default_rng((self._exploration_seed, task, int(self.attempts[task])))
             self.attempts[task] += 1
             exploration = self._explore(maze, stream)
@@ -437,6 +448,7 @@ class CESSimulator:
         if path is not None and validate_solution(inst.mazes[cls], path):
             self._complete(agent, task, cls, group)
         else:
+            self.rejected_solutions += 1
             self.task_status[task] = TaskStatus.READY
             self.task_holder[task] = -1
             self._wake_parked(group)

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ces_env.__main__ import mean_ci
@@ -63,7 +60,8 @@ for _cls in (SlotOne, SlotOneDecentralized):
         register(_cls)
 
 POLICY_NAMES = ("test-slot1", "test-slot1-dec")
-RUN_KEYS = ("policy", "preset", "seed", "env_steps", "wall_seconds", "truncated", "job_key")
+RUN_KEYS = ("policy", "preset", "seed", "explorations", "replays", "rejected_solutions", "env_steps", "wall_seconds",
+            "truncated", "job_key")
 
 
 @pytest.fixture(autouse=True)
