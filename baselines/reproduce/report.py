@@ -66,6 +66,8 @@ def render(sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, 
         lines += ["", f"## {sec.title}", ""] + sec.body + [""]
         for claim, holds, text in sec.verdicts:
             lines.append(f"* **{claim}** — {text}")
+        if sec.why:
+            lines += ["", "Why, from the mechanics:", ""] + [f"* {text}" for text in sec.why]
         for plot in sec.plots:
             lines += ["", f"![{plot}]({plot})"]
     return "\n".join(lines) + "\n"
