@@ -42,12 +42,14 @@ def reproduce(out: Path, scale: Scale, scale_name: str, workers: int | None = No
         sections.append(experiment.analyze(results, out, scale))
     path = out / "reproduction.md"
     tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(render(sections, scale, scale_name, len(jobs), elapsed, workers))
+    episode_seconds = sum(float(row["wall_seconds"]) for row in rows)
+    tmp.write_text(render(sections, scale, scale_name, len(jobs), elapsed, episode_seconds, workers))
     os.replace(tmp, path)
     return path
 
 
-def render(sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, elapsed: float, workers) -> str:
+def render(sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, elapsed: float,
+           episode_seconds: float, workers) -> str:
     defaults = ", ".join(f"{k}={v!r}" for k, v in REPRODUCTION_DEFAULTS.items())
     costs = CESConfig()
     lines = ["# Reproduction of Karishma & Rao, *Cooperative Task Execution in Multi-Agent Systems*", "",
@@ -56,8 +58,10 @@ def render(sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, 
              f"claim latency {costs.claim_latency_ticks}, peer validation {costs.peer_validate_ticks}, split "
              f"{costs.split_ticks_per_group}/group, collect {costs.collect_ticks_per_group}/group; knowledge sharing "
              f"'{costs.knowledge_sharing}'; tasks per inference class {REPRODUCTION_DEFAULTS['tasks_per_class']}.", "",
-             f"Run: scale `{scale_name}`, {n_jobs} episodes in {elapsed / 60:.1f} min ({elapsed:.0f} s) "
-             f"({workers or os.cpu_count()} worker processes, {platform.processor() or platform.machine()}).", "",
+             f"Run: scale `{scale_name}`, {n_jobs} episodes taking {episode_seconds / 60:.1f} min of episode time in "
+             f"all; this invocation took {elapsed / 60:.1f} min with {workers or os.cpu_count()} worker processes "
+             f"({platform.machine()}; episodes already saved under `runs/` are reused, not recomputed). The raw rows "
+             f"are in `runs/results.csv`.", "",
              "## Verdicts", "", "| experiment | claim | verdict |", "|---|---|---|"]
     for sec in sections:
         for claim, holds, _ in sec.verdicts:

@@ -23,6 +23,10 @@ def test_report_has_every_experiment_a_verdict_and_its_plots(report):
                  "theorem35.png", "sensitivity.png"):
         assert (report.parent / plot).stat().st_size > 1000
         assert f"({plot})" in text
+    # the lower-bound view: every table of episodes shows makespan over the lower bound
+    for title in ("Table 1", "Table 2", "Table 3", "Table 4", "Figure 2", "Speed", "Theorem 3.3", "Theorem 3.5"):
+        section = text.split(f"## {title}")[1].split("\n## ")[0]
+        assert "makespan/LB" in section, title
     # the paper's published numbers sit beside ours
     assert "2458.30" in text and "409.46" in text and "132.39" in text and "631.67" in text
 
