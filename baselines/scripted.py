@@ -12,6 +12,7 @@ Observation layout (``ces_env.observations``): ``AGENT_FEATURES`` first, then ``
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -52,9 +53,9 @@ class ScriptedPolicy(Policy):
             actions.update(self.choose_tasks(task_deciders, observations, infos))
         return actions
 
+    @abstractmethod
     def choose_tasks(self, agents: list[str], observations: dict[str, dict], infos: dict[str, dict]) -> dict[str, int]:
         """Actions (0..K) for the agents that must choose a task now (each has at least one legal slot)."""
-        raise NotImplementedError
 
     def slots(self, observation: np.ndarray) -> np.ndarray:
         """(K, len(SLOT_FEATURES)) view of an observation's candidate slots."""
