@@ -6,16 +6,15 @@ The small embedded default needs no file and runs in seconds; ``--preset`` and `
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
-from scipy import stats
 
 from ces_env.config import CONTROLS, DEFAULT_PRESET, PRESETS, ConfigError, make_config
 from ces_env.core.simulator import METRIC_KEYS
 from ces_env.env import parallel_env
 from ces_env.policies import RewardFirstPolicy
+from ces_env.summary import mean_ci, parse_set
 
 
 def run_episode(config, seed: int) -> dict:
@@ -27,28 +26,6 @@ def run_episode(config, seed: int) -> dict:
     while env.agents:
         observations, _, _, _, infos = env.step(policy.act(observations))
     return next(iter(infos.values()))["metrics"]
-
-
-def mean_ci(values) -> tuple[float, float]:
-    """Mean and half-width of the 95% Student-t confidence interval."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) < 2:
-        return float(values.mean()), float("nan")
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean()), float(half)
-
-
-def parse_set(items: list[str]) -> dict:
-    overrides = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected field=value")
-        try:
-            overrides[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[key] = raw  # a bare string such as graph=g18
-    return overrides
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ import argparse
 import importlib
 import sys
 
-from ces_env.__main__ import parse_set
+from ces_env.summary import parse_set
 from ces_env.config import DEFAULT_PRESET, PRESETS, ConfigError, make_config
 
 from ces_baselines import registry

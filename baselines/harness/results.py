@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ces_env.__main__ import mean_ci
+from ces_env.summary import mean_ci
 from ces_env.config import CESConfig, FIELD_NAMES
 from ces_env.core.simulator import METRIC_KEYS
 

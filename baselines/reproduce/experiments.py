@@ -126,7 +126,7 @@ def save(fig, out: Path, name: str) -> str:
 
 
 def errorbar(ax, xs, groups: list[list[float]], label: str, **kwargs) -> None:
-    from ces_env.__main__ import mean_ci
+    from ces_env.summary import mean_ci
 
     stats_ = [mean_ci(g) for g in groups]
     ax.errorbar(xs, [s[0] for s in stats_], yerr=[0 if math.isnan(s[1]) else s[1] for s in stats_], label=label,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ces_env.__main__ import mean_ci
+from ces_env.summary import mean_ci
 
 
 def fmt(values) -> str:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from ces_env.__main__ import mean_ci
+from ces_env.summary import mean_ci
 from ces_env.config import FIELD_NAMES, PRESETS, ConfigError
 from ces_env.core.simulator import METRIC_KEYS
 
