@@ -684,3 +684,26 @@ def render_maze(
     image = np.full((height * step + 1, width * step + 1), _WALL_PX, dtype=np.uint8)
     image[:-1, :-1] = blocks.reshape(height * step, width * step)  # south/east border stays wall
     return RENDER_PALETTE[image]
+
+
+def render_maze_overview(
+    maze: Maze, max_side: int, visited: np.ndarray | None = None, position: int | None = None
+) -> np.ndarray:
+    """RGB uint8 overview of a maze too large to show its walls in ``max_side`` pixels: one pixel per block of
+    ``stride x stride`` cells (tinted if any cell of the block was visited), with start, target and ``position`` drawn
+    as 3 x 3 markers on top, so they stay visible however large the maze."""
+    stride = max(1, int(np.ceil(max(maze.height, maze.width) / max(1, max_side))))
+    rows, cols = -(-maze.height // stride), -(-maze.width // stride)
+    seen = _visited_mask(maze, visited)
+    block_seen = np.zeros((rows, cols), dtype=bool)
+    r_idx, c_idx = np.nonzero(seen)
+    block_seen[r_idx // stride, c_idx // stride] = True
+    image = np.where(block_seen, _VISITED_PX, _OPEN_PX).astype(np.uint8)
+    markers = [(maze.start, _START_PX), (maze.target, _TARGET_PX)]
+    if position is not None:
+        markers.append((_check_cell(maze, position), _POSITION_PX))
+    for cell, colour in markers:
+        r, c = divmod(int(cell), maze.width)
+        r, c = r // stride, c // stride
+        image[max(0, r - 1):r + 2, max(0, c - 1):c + 2] = colour
+    return RENDER_PALETTE[image]

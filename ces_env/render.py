@@ -1,7 +1,8 @@
 """The viewer: a text summary (``"ansi"``) and an RGB picture (``"rgb_array"``) of a running CES simulation.
 
 The picture has two panels: the task DAG (one square per task, laid out by dependency depth; fill = status, border =
-group; edges in grey) and up to four mazes being explored right now (visited cells tinted in the steered mode). Pure
+group; edges in grey) and a 2 x 2 grid of up to four mazes being explored right now (visited cells tinted in the
+steered mode). Pure
 numpy: no GUI or plotting library is imported.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ces_env.core.simulator import CESSimulator
-from ces_env.maze import render_maze
+from ces_env.maze import render_maze, render_maze_overview
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
 STATUS_COLOURS = np.array([
@@ -28,8 +29,8 @@ GROUP_COLOURS = np.array([
 BACKGROUND = 255
 NODE_PX = 6          # a task's square, border included
 NODE_GAP = 3
-PANEL_HEIGHT = 240   # mazes are scaled (by striding) to fit this height
-MAX_MAZES = 4
+MAZE_BOX = 120       # each maze is scaled (integer zoom or stride) to fit a square of this many pixels
+MAX_MAZES = 4        # shown in a 2 x 2 grid
 
 
 class DagLayout:
@@ -42,13 +43,18 @@ class DagLayout:
             preds = instance.predecessors(task)
             if preds.size:
                 depth[task] = depth[preds].max() + 1
-        row = np.zeros(m, dtype=np.int64)
-        counts: dict[int, int] = {}
+        # one column per dependency depth; a deep layer wraps into several columns so the picture stays compact
+        max_rows = max(8, int(np.ceil(1.5 * np.sqrt(m))))
+        index_in_layer = np.zeros(m, dtype=np.int64)
+        counts = np.zeros(int(depth.max()) + 1, dtype=np.int64)
         for task in range(m):
-            row[task] = counts.get(int(depth[task]), 0)
-            counts[int(depth[task])] = row[task] + 1
+            index_in_layer[task] = counts[depth[task]]
+            counts[depth[task]] += 1
+        first_column = np.concatenate([[0], np.cumsum(-(-counts // max_rows))])[:-1]
+        column = first_column[depth] + index_in_layer // max_rows
+        row = index_in_layer % max_rows
         pitch = NODE_PX + NODE_GAP
-        self.x = NODE_GAP + depth * pitch
+        self.x = NODE_GAP + column * pitch
         self.y = NODE_GAP + row * pitch
         self.width = int(self.x.max()) + pitch
         self.height = int(self.y.max()) + pitch
@@ -98,18 +104,21 @@ class Viewer:
         return "\n".join(lines)
 
     def rgb(self, sim: CESSimulator) -> np.ndarray:
+        """The DAG panel, and beside it (when agents explore) a 2 x 2 grid of the mazes being explored."""
         dag = self._dag_panel(sim)
         mazes = [self._maze_image(sim, agent) for agent in self._exploring_agents(sim)]
-        height = max(dag.shape[0], PANEL_HEIGHT)
-        panels = [self._pad(dag, height)]
-        panels += [self._pad(img, height) for img in mazes]
-        separator = np.full((height, 4, 3), 40, dtype=np.uint8)
-        out = []
-        for i, panel in enumerate(panels):
-            if i:
-                out.append(separator)
-            out.append(panel)
-        return np.ascontiguousarray(np.concatenate(out, axis=1))
+        height = max(dag.shape[0], 2 * MAZE_BOX + 4)
+        panels = [self._pad(dag, height, dag.shape[1])]
+        if mazes:
+            boxes = [self._pad(img, MAZE_BOX, MAZE_BOX) for img in mazes]
+            boxes += [np.full((MAZE_BOX, MAZE_BOX, 3), BACKGROUND, dtype=np.uint8)] * (MAX_MAZES - len(boxes))
+            gap_v = np.full((MAZE_BOX, 4, 3), BACKGROUND, dtype=np.uint8)
+            top = np.concatenate([boxes[0], gap_v, boxes[1]], axis=1)
+            bottom = np.concatenate([boxes[2], gap_v, boxes[3]], axis=1)
+            gap_h = np.full((4, top.shape[1], 3), BACKGROUND, dtype=np.uint8)
+            grid = np.concatenate([top, gap_h, bottom], axis=0)
+            panels += [np.full((height, 4, 3), 40, dtype=np.uint8), self._pad(grid, height, grid.shape[1])]
+        return np.ascontiguousarray(np.concatenate(panels, axis=1))
 
     def _dag_panel(self, sim: CESSimulator) -> np.ndarray:
         layout = self._layout_for(sim.instance)
@@ -138,13 +147,17 @@ class Viewer:
         steering = sim.agent_status[agent] == AgentStatus.STEERING
         visited = np.fromiter(sim.visited[agent], dtype=np.int64) if steering else None
         position = int(sim.position[agent]) if steering else None
-        image = render_maze(maze, cell_px=1, visited=visited, position=position)
-        stride = max(1, int(np.ceil(image.shape[0] / PANEL_HEIGHT)))
-        return image[::stride, ::stride]
+        if 2 * max(maze.height, maze.width) + 1 > MAZE_BOX:  # walls would not fit: one pixel per block of cells
+            image = render_maze_overview(maze, MAZE_BOX, visited=visited, position=position)
+        else:
+            image = render_maze(maze, cell_px=1, visited=visited, position=position)
+        zoom = max(1, MAZE_BOX // max(image.shape[:2]))  # fill the box by an integer zoom
+        return np.repeat(np.repeat(image, zoom, axis=0), zoom, axis=1)
 
     @staticmethod
-    def _pad(image: np.ndarray, height: int) -> np.ndarray:
-        if image.shape[0] >= height:
-            return image[:height]
-        pad = np.full((height - image.shape[0], image.shape[1], 3), BACKGROUND, dtype=np.uint8)
-        return np.concatenate([image, pad], axis=0)
+    def _pad(image: np.ndarray, height: int, width: int) -> np.ndarray:
+        """Crop or pad (with the background) to exactly height x width."""
+        out = np.full((height, width, 3), BACKGROUND, dtype=np.uint8)
+        h, w = min(height, image.shape[0]), min(width, image.shape[1])
+        out[:h, :w] = image[:h, :w]
+        return out

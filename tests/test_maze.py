@@ -532,3 +532,14 @@ def test_render_large_maze_shape():
     image = render_maze(maze, cell_px=2, visited=maze.solution, position=maze.solution[3])
     assert image.shape == (40 * 3 + 1, 60 * 3 + 1, 3) and image.dtype == np.uint8
     assert len(np.unique(image.reshape(-1, 3), axis=0)) == 6
+
+
+def test_overview_keeps_markers_visible_on_large_mazes():
+    from ces_env.maze import render_maze_overview, RENDER_PALETTE
+
+    maze = generate_maze(300, 200, np.random.default_rng(5))
+    image = render_maze_overview(maze, 100, visited=np.array([maze.start]), position=maze.start)
+    assert image.dtype == np.uint8 and image.shape == (100, 67, 3)
+    colours = {tuple(c) for c in image.reshape(-1, 3)}
+    assert tuple(RENDER_PALETTE[4]) in colours  # the target stays visible
+    assert tuple(RENDER_PALETTE[5]) in colours  # and the position (drawn over the start)
