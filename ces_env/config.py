@@ -177,6 +177,12 @@ def _validate(c: CESConfig) -> None:
         fail("graph", f"must be a family name or a file path, got {c.graph!r}")
     if c.graph_density is not None:
         check_number("graph_density", 0.0, high=1.0)
+    from ces_env.graphs import resolve_graph_source  # late import, like the maze check below
+
+    try:
+        resolve_graph_source(c.graph, c.graph_density)
+    except (ValueError, OSError) as error:
+        fail("graph_density" if "density" in str(error) and c.graph_density is not None else "graph", str(error))
     check_choice("partition", PARTITIONS)
     if not (isinstance(c.reward_range, (tuple, list)) and len(c.reward_range) == 2):
         fail("reward_range", f"must be a pair (low, high), got {c.reward_range!r}")

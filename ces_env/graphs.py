@@ -98,6 +98,7 @@ With more groups than tasks (or than components) some groups are empty.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -195,26 +196,12 @@ def build_task_graph(source: str, n_tasks: int, rng: np.random.Generator, densit
     if n_tasks < 1:
         raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
     source = os.fspath(source)
-
-    if source in GRAPH_FAMILIES:
-        kind = source
-    elif _looks_like_path(source):
-        kind = None
-    else:
-        raise ValueError(
-            f"unknown graph source {source!r}: not a file, and not one of the families {sorted(GRAPH_FAMILIES)}"
-        )
+    kind = resolve_graph_source(source, density)
 
     if kind in _RANDOM_FAMILIES:
         p = _check_density(DEFAULT_DENSITY[kind] if density is None else density, kind)
         graph = _layered(n_tasks, p, rng)
     else:
-        if density is not None:
-            what = f"family {kind!r}" if kind else f"graph file {source!r}"
-            raise ValueError(
-                f"density={density!r} was given but {what} is not random; density applies only to "
-                f"{sorted(_RANDOM_FAMILIES)}"
-            )
         if kind == "independent":
             graph = _from_edges(n_tasks, [])
         elif kind == "chain":
@@ -229,6 +216,46 @@ def build_task_graph(source: str, n_tasks: int, rng: np.random.Generator, densit
     graph.graph["source"] = source
     validate_dag(graph, source)
     return graph
+
+
+def resolve_graph_source(source: str, density: float | None = None) -> str | None:
+    """Check a graph source without building it: returns the family name, or None for a file.
+
+    Raises ``ValueError`` for an unknown family, a ``density`` outside [0, 1] or given to a non-random source, and
+    for a malformed file (naming ``file:line``); ``FileNotFoundError`` for a missing file. The config calls this so
+    that a bad ``graph`` is reported when the config is built, not at the first reset.
+    """
+    source = os.fspath(source)
+    if source in GRAPH_FAMILIES:
+        kind = source
+    elif _looks_like_path(source):
+        kind = None
+    else:
+        raise ValueError(
+            f"unknown graph source {source!r}: not a file, and not one of the families {sorted(GRAPH_FAMILIES)}"
+        )
+    if kind in _RANDOM_FAMILIES:
+        if density is not None:
+            _check_density(density, kind)
+    elif density is not None:
+        what = f"family {kind!r}" if kind else f"graph file {source!r}"
+        raise ValueError(
+            f"density={density!r} was given but {what} is not random; density applies only to "
+            f"{sorted(_RANDOM_FAMILIES)}"
+        )
+    if kind is None:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"graph file {source!r} does not exist")
+        stat = path.stat()
+        _check_file_once(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return kind
+
+
+@functools.lru_cache(maxsize=64)
+def _check_file_once(path: str, mtime_ns: int, size: int) -> None:
+    """Parse a file once per version (path, modification time, size): configs are built often, files rarely change."""
+    load_graph_file(path)
 
 
 def load_graph_file(path: str | os.PathLike) -> nx.DiGraph:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import ces_env
+from ces_env.config import ConfigError
 from ces_env.generator import assemble_instance
 from ces_env.maze import generate_maze
 from ces_env.policies import RewardFirstPolicy
@@ -243,9 +244,51 @@ def test_graph_files_run_through_the_env(data_dir):
 def test_a_cyclic_graph_file_is_reported_with_file_and_line(tmp_path):
     path = tmp_path / "loop.edgelist"
     path.write_text("# a cycle\n0 1\n1 2\n2 0\n")
-    env = ces_env.parallel_env(graph=str(path), n_tasks=3, n_agents=2, n_groups=1)
-    with pytest.raises(ValueError, match=r"loop\.edgelist:\d+:.*cycl"):
-        env.reset(seed=0)
+    # reported when the config is built, before anything runs
+    with pytest.raises(ConfigError, match=r"config field 'graph': .*loop\.edgelist:\d+:.*cycl"):
+        ces_env.parallel_env(graph=str(path), n_tasks=3, n_agents=2, n_groups=1)
+
+
+@pytest.mark.parametrize(("overrides", "words"), [
+    (dict(graph="g18", graph_density=0.5), "config field 'graph_density': .*not random"),
+    (dict(graph="ldss"), "config field 'graph': unknown graph source 'ldss'"),
+    (dict(graph="no/such/file.stg"), "config field 'graph': graph file 'no/such/file.stg' does not exist"),
+])
+def test_bad_graph_settings_are_rejected_when_the_config_is_built(overrides, words):
+    with pytest.raises(ConfigError, match=words):
+        ces_env.make_config(**overrides)
+
+
+def test_truncated_episodes_keep_the_metric_invariants():
+    # the controller is still validating when time runs out: its busy time counts only up to the truncation
+    env = ces_env.parallel_env(n_agents=4, n_groups=2, n_tasks=12, maze_size=5, validate_service_ticks=1000,
+                               max_ticks=300)
+    infos, _ = rollout(env, seed=0, policy=reward_first)
+    m = next(iter(infos.values()))["metrics"]
+    assert env.unwrapped.sim.truncated
+    assert 0.0 < m["controller_utilization"] <= 1.0
+    assert m["makespan_ratio"] >= 1.0 and m["lower_bound"] > 300
+
+
+def test_steering_without_moving_is_waiting():
+    env = ces_env.parallel_env(preset="steered", max_ticks=200)
+    observations, _ = env.reset(seed=0)
+    first_move = 1 + env.config.n_candidates
+    while env.agents:  # take tasks, then never move
+        actions = {a: (1 if observations[a]["action_mask"][1] else 0) for a in env.agents}
+        observations, _, _, _, infos = env.step(actions)
+    m = next(iter(infos.values()))["metrics"]
+    assert env.unwrapped.sim.steer_moves.sum() == 0 and first_move > 1
+    elapsed = 200 - env.unwrapped.sim.start_time
+    assert m["TWT"] == env.config.n_agents * elapsed  # nobody moved: every agent-tick was waiting
+
+
+def test_random_walk_exploration_fits_the_automatic_tick_limit():
+    for seed in range(5):
+        env = ces_env.parallel_env(n_agents=2, n_groups=1, n_tasks=4, graph="chain", maze_size=20,
+                                   explorer="random_walk")
+        rollout(env, seed=seed, policy=reward_first)
+        assert env.unwrapped.sim.terminated, seed
 
 
 def test_rgb_render_shows_the_dag_and_the_mazes():

@@ -104,6 +104,7 @@ class CESSimulator:
         self.steer_path: list[list[int]] = [[] for _ in range(n)]
         self.visited: list[set[int]] = [set() for _ in range(n)]
         self.steer_moves = np.zeros(n, dtype=np.int64)
+        self.move_end = np.zeros(n, dtype=np.int64)  # when the current move of a steering agent ends
 
         # --- groups and controllers
         self.group_remaining = np.bincount(instance.task_group, minlength=l).astype(np.int64)
@@ -114,7 +115,8 @@ class CESSimulator:
         self.ctrl_queue: list[deque] = [deque() for _ in range(l)]
         self.ctrl_job: list[tuple[int, int] | None] = [None] * l
         self.ctrl_deciding = np.full(l, -1, dtype=np.int32)
-        self.ctrl_busy_ticks = np.zeros(l, dtype=np.int64)
+        self.ctrl_busy_ticks = np.zeros(l, dtype=np.int64)   # completed service time
+        self.ctrl_job_start = np.zeros(l, dtype=np.int64)
         self.parked: list[list[int]] = [[] for _ in range(l)]
 
         # --- decisions pending at the current time
@@ -222,13 +224,20 @@ class CESSimulator:
 
     # ------------------------------------------------------------------------------------------------ metrics
     def metrics(self) -> dict:
-        """The project's metrics, with exactly the keys :data:`METRIC_KEYS`. Before the end, times are as of now."""
+        """The project's metrics, with exactly the keys :data:`METRIC_KEYS`.
+
+        Before the end (or after a truncation) times and counts are as of now: unfinished groups count up to now,
+        work and controller service in progress count their elapsed part, and ``makespan_ratio`` uses
+        ``max(elapsed, lower_bound)``, a lower estimate of the unknown final ratio (so it stays >= 1).
+        """
         inst = self.instance
         now = self.time
         group_end = np.where(self.group_done_time >= 0, self.group_done_time, now)
         productive = self.productive_ticks.astype(np.float64).copy()
-        working = np.isin(self.agent_status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING, AgentStatus.STEERING))
+        working = np.isin(self.agent_status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING))
         productive[working] += now - self.job_start[working]  # the elapsed part of work in progress
+        steering = self.agent_status == AgentStatus.STEERING
+        productive[steering] -= np.maximum(0, self.move_end[steering] - now)  # a move counts only as far as it got
         elapsed = np.maximum(0, group_end - self.start_time)
         twt_g = [float(self.group_size[g] * elapsed[g] - productive[inst.agent_group == g].sum())
                  for g in range(inst.n_groups)]
@@ -237,8 +246,13 @@ class CESSimulator:
         else:
             et = int(now)
         makespan = max(1, int(group_end.max()) - self.start_time)
+        if not self.terminated:
+            makespan = max(makespan, self.lower_bound)
         if self.centralized:
-            utilization = float(np.mean(self.ctrl_busy_ticks / np.maximum(1, elapsed)))
+            busy = self.ctrl_busy_ticks.astype(np.float64)
+            serving = np.array([job is not None for job in self.ctrl_job])
+            busy[serving] += now - self.ctrl_job_start[serving]  # service in progress, up to now
+            utilization = float(np.mean(busy / np.maximum(1, elapsed)))
         else:
             utilization = 0.0
         work = productive
@@ -407,14 +421,15 @@ class CESSimulator:
         self.position[agent] = target
         self.visited[agent].add(target)
         self.steer_moves[agent] += 1
-        self._push(self.time + int(self.move_ticks[agent]), _MOVE_DONE, agent)
+        self.productive_ticks[agent] += int(self.move_ticks[agent])  # only ticks spent moving count as work
+        self.move_end[agent] = self.time + int(self.move_ticks[agent])
+        self._push(self.move_end[agent], _MOVE_DONE, agent)
 
     def _arrive(self, agent: int) -> None:
         task = int(self.agent_task[agent])
         maze = self.instance.mazes[int(self.instance.task_class[task])]
         if self.position[agent] == maze.target:
             self.submitted_path[agent] = np.asarray(self.steer_path[agent], dtype=np.int32)
-            self.productive_ticks[agent] += self.time - self.job_start[agent]
             self._submit(agent)
         else:
             self.steering_due.add(agent)
@@ -536,12 +551,13 @@ class CESSimulator:
 
     def _controller_serve(self, group: int, kind: int, agent: int, ticks: int) -> None:
         self.ctrl_job[group] = (kind, agent)
-        self.ctrl_busy_ticks[group] += ticks
+        self.ctrl_job_start[group] = self.time
         self._push(self.time + ticks, _CONTROLLER_DONE, group)
 
     def _controller_done(self, group: int) -> None:
         kind, agent = self.ctrl_job[group]
         self.ctrl_job[group] = None
+        self.ctrl_busy_ticks[group] += self.time - self.ctrl_job_start[group]
         if kind == _VALIDATE:
             self._finish_validation(agent)
         else:
@@ -552,8 +568,17 @@ class CESSimulator:
 
     # ------------------------------------------------------------------------------------------------ limits
     def _auto_max_ticks(self) -> int:
+        """Twice what one slowest agent needs to do every task alone, each with a worst-case exploration.
+
+        Depth-first and wall-following explorations make at most 2(cells-1) moves. A random walk has no worst case;
+        its expected hitting time on a tree is at most 2(cells-1) x (solution length), and the cap allows eight
+        times that per task (summed over all tasks, so an episode that hits it is far out in the tail)."""
         c, inst = self.config, self.instance
-        worst_explore = math.ceil(2 * max(m.n_cells for m in inst.mazes) / inst.agent_speed.min())
+        cells = max(m.n_cells for m in inst.mazes)
+        moves = 2 * cells
+        if c.explorer == "random_walk":
+            moves = 8 * 2 * cells * max(m.solution_length for m in inst.mazes)
+        worst_explore = math.ceil(moves / inst.agent_speed.min())
         per_task = (worst_explore + c.assign_service_ticks + c.validate_service_ticks + c.claim_latency_ticks
                     + c.peer_validate_ticks + c.wait_ticks)
         overhead = (c.split_ticks_per_group + c.collect_ticks_per_group) * inst.n_groups
