@@ -71,6 +71,10 @@ def assemble_instance(graph: nx.DiGraph, rewards, task_group, task_class, agent_
         raise ValueError("instance graph: nodes must be the integers 0..m-1")
     if not nx.is_directed_acyclic_graph(graph):
         raise ValueError(f"instance graph: not acyclic, cycle {nx.find_cycle(graph)}")
+    backwards = [(u, v) for u, v in graph.edges if u >= v]
+    if backwards:  # the core, the lower bound and the observations rely on a topological numbering
+        raise ValueError(f"instance graph: edge {backwards[0]} goes from a higher to a lower id; number the tasks "
+                         "topologically (every edge u -> v with u < v), e.g. with networkx.topological_sort")
     rewards = np.asarray(rewards, dtype=np.float64)
     task_group = np.asarray(task_group, dtype=np.int32)
     task_class = np.asarray(task_class, dtype=np.int32)

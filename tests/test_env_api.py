@@ -47,7 +47,7 @@ def test_spaces_are_cached_and_consistent():
         assert env.observation_space(agent) is env.observation_space(agent)
         assert env.action_space(agent) is env.action_space(agent)
         assert env.observation_space(agent).contains(observations[agent])
-        np.testing.assert_array_equal(infos[agent]["action_mask"], observations[agent]["action_mask"])
+        assert infos[agent]["group"] == env.unwrapped.sim.instance.agent_group[env.possible_agents.index(agent)]
     K = env.config.n_candidates
     assert env.action_space("agent_0").n == 1 + K + 4
     assert env.state_space.contains(env.state())

@@ -227,6 +227,13 @@ def test_an_injected_instance_is_used():
     assert sim.terminated and sim.done_time[3] > max(sim.done_time[1], sim.done_time[2])
 
 
+def test_an_injected_instance_needs_topological_ids():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"edge \(1, 0\) goes from a higher to a lower id"):
+        assemble_instance(nx.DiGraph([(1, 0)]), [1.0, 1.0], [0, 0], [0, 0], [0], [1.0], [generate_maze(3, 3, rng)],
+                          n_groups=1)
+
+
 def test_an_injected_instance_must_match_the_config():
     env = ces_env.parallel_env(n_agents=2, n_groups=1, n_tasks=5)
     with pytest.raises(ValueError, match="n_tasks=4 but the env's config has 5"):

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ces_env.config import CESConfig
+from ces_env.summary import mean_ci
 
 from ces_baselines.harness.runner import Job
 from ces_baselines.reproduce.stats import compare, fmt, less_verdict
@@ -126,8 +127,6 @@ def save(fig, out: Path, name: str) -> str:
 
 
 def errorbar(ax, xs, groups: list[list[float]], label: str, **kwargs) -> None:
-    from ces_env.summary import mean_ci
-
     stats_ = [mean_ci(g) for g in groups]
     ax.errorbar(xs, [s[0] for s in stats_], yerr=[0 if math.isnan(s[1]) else s[1] for s in stats_], label=label,
                 capsize=3, marker="o", **kwargs)
@@ -158,13 +157,17 @@ def plot_et_against_paper(results, groups, paper_et: list[float], xlabel: str, o
     return save(fig, out, name)
 
 
-def decreasing_verdict(xs: list, samples: list[list[float]], what: str) -> tuple[bool, str]:
-    """A 'falls as x grows' claim: the last point is significantly below the first, and the means never rise
-    significantly between neighbours."""
-    holds_end, text = less_verdict(samples[-1], samples[0], f"{what} at {xs[-1]} vs {xs[0]}")
-    rises = [f"{xs[i]}->{xs[i + 1]}" for i in range(len(xs) - 1) if compare(samples[i + 1], samples[i]).low > 0]
-    if rises:
-        return False, text + f"; but it rises significantly at {', '.join(rises)}"
+def trend_verdict(xs: list, samples: list[list[float]], what: str, falling: bool = True) -> tuple[bool, str]:
+    """A 'falls (or grows) as x grows' claim: the last point is significantly below (above) the first, and the means
+    never move significantly the other way between neighbours."""
+    if falling:
+        holds_end, text = less_verdict(samples[-1], samples[0], f"{what} at {xs[-1]} vs {xs[0]}")
+    else:
+        holds_end, text = less_verdict(samples[0], samples[-1], f"{what} at {xs[0]} vs {xs[-1]}")
+    steps = [compare(samples[i + 1], samples[i]) for i in range(len(xs) - 1)]
+    against = [f"{xs[i]}->{xs[i + 1]}" for i, step in enumerate(steps) if (step.low > 0 if falling else step.high < 0)]
+    if against:
+        return False, text + f"; but it {'rises' if falling else 'falls'} significantly at {', '.join(against)}"
     return holds_end, text
 
 
@@ -191,11 +194,15 @@ def analyze_table1(results, out: Path, scale: Scale) -> Section:
                        "ours makespan/LB"], lines)
     sec.plots.append(plot_et_against_paper(results, groups, [TABLE1_PAPER[l][1] for l in groups],
                                            "groups of 5 agents", out, "table1.png"))
-    holds, text = decreasing_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
-    sec.claim("ET(g) and ET fall as groups (of 5 agents) are added", holds, text)
+    holds_et, text_et = trend_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    holds_etg, text_etg = trend_verdict(groups, [mean_of_lists(results[str(l)], "ET_g") for l in groups],
+                                        "mean ET(g_k)")
+    sec.claim("ET(g) and ET fall as groups (of 5 agents) are added", holds_et and holds_etg,
+              f"ET: {text_et}. Mean ET(g_k): {text_etg}")
     above = all(r["ET"] > max(r["ET_g"]) for l in groups for r in results[str(l)])
     sec.claim("ET is always above the groups' times (split and collect overhead)", above,
-              f"{'holds' if above else 'does not hold'}: ET > max ET(g_k) in every run")
+              f"{'holds' if above else 'does not hold'}, by construction: the simulator charges "
+              f"collect_ticks_per_group x l after the last group finishes, so ET > max ET(g_k) in every run")
     explain_groups(sec, results, groups)
     return sec
 
@@ -234,7 +241,7 @@ def analyze_table2(results, out: Path, scale: Scale) -> Section:
                        "makespan/LB"], lines)
     sec.plots.append(plot_et_against_paper(results, groups, [TABLE2_PAPER[l] for l in groups],
                                            "groups (50 agents in all)", out, "table2.png"))
-    holds, text = decreasing_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    holds, text = trend_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
     sec.claim("ET falls (modestly) as the 50 agents are split into more groups", holds, text)
     explain_groups(sec, results, groups)
     return sec
@@ -440,7 +447,11 @@ def analyze_figure3(results, out: Path, scale: Scale) -> Section:
         ax.set_ylabel("tasks allocated")
         ax.legend()
     sec.plots.append(save(fig, out, "figure3.png"))
-    holds, text = less_verdict(gaps["lds"], gaps["hds"], "| |λ(g_k)| - |λ(g_l)| | LDS vs HDS over all task counts")
+    # the split does not depend on the seed for these fixed graphs, so the sample is one mean gap per task count
+    per_count = {system: [float(np.mean(gaps[system][i * scale.seeds:(i + 1) * scale.seeds]))
+                          for i in range(len(counts))] for system in gaps}
+    holds, text = less_verdict(per_count["lds"], per_count["hds"],
+                               f"mean | |λ(g_k)| - |λ(g_l)| | LDS vs HDS, paired over the {len(counts)} task counts")
     sec.claim("the split between two groups is closer to even in LDS than in HDS", holds, text)
     return sec
 
@@ -472,14 +483,15 @@ def analyze_speed(results, out: Path, scale: Scale) -> Section:
     ax.set_ylabel("ticks")
     ax.legend()
     sec.plots.append(save(fig, out, "speed.png"))
-    base = np.mean([r["ET_g"][2] for r in results["1"]])
-    fast = np.mean([r["ET_g"][2] for r in results[str(SPEED_MULTIPLIERS[-1])]])
-    gain = base / fast
-    holds = gain < 0.5 * SPEED_MULTIPLIERS[-1]
+    top = SPEED_MULTIPLIERS[-1]
+    # per seed, how many times sooner group 3 finishes when its agents are `top` times faster (paired by seed)
+    gains = [a["ET_g"][2] / b["ET_g"][2] for a, b in zip(results["1"], results[str(top)])]
+    mean_gain, half = mean_ci(gains)
+    holds = len(gains) > 1 and mean_gain + half < top
     sec.claim("speeding up a group's agents improves performance less than linearly (dependencies on other "
               "groups)", holds,
-              f"{'holds' if holds else 'does not hold'}: group 3 {SPEED_MULTIPLIERS[-1]}x faster finishes "
-              f"{gain:.2f}x sooner (ET(g_3) {base:.4g} -> {fast:.4g}); ET {fmt(col(results['1'], 'ET'))} -> "
+              f"{'holds' if holds else 'does not hold'}: group 3 {top}x faster finishes {fmt(gains)}x sooner "
+              f"(95% CI upper end {mean_gain + half:.3g} vs {top} for a linear gain); ET {fmt(col(results['1'], 'ET'))} -> "
               f"{fmt(col(results[str(SPEED_MULTIPLIERS[-1])], 'ET'))}")
     return sec
 
@@ -502,21 +514,27 @@ def analyze_theorem33(results, out: Path, scale: Scale) -> Section:
     rng = np.random.default_rng(0)
     m = 1000
     lines = []
-    worst = 0.0
+    spread = {}
     for p in (0.1, 0.3, 0.5):
+        ratios = []
         for k in (1, 2, 4, 8):
             monte_carlo = float((rng.random((200, m, k)) < p).any(axis=2).sum(axis=1).mean())
             exact = m * (1 - (1 - p) ** k)
             claimed = m * k * p ** k
-            worst = max(worst, exact / claimed)
+            ratios.append(monte_carlo / claimed)
             lines.append([f"{p}", str(k), f"{monte_carlo:.1f}", f"{exact:.1f}", f"{claimed:.1f}",
                           f"{m * k * p:.1f}"])
+        spread[p] = max(ratios) / min(ratios)
     sec.body.append("(a) The theorem's model, m = 1000 tasks, each dependency unresolved with probability p:")
     sec.body += table(["p", "k", "Monte Carlo E[W]", "m(1-(1-p)^k)", "claimed m·k·p^k", "m·k·p"], lines)
-    sec.claim("E[W] = Θ(m·k·p^k) in the theorem's own model", False,
-              f"does not hold: the proof's exact step E[W] = m(1-(1-p)^k) is confirmed by Monte Carlo, but its "
-              f"first-order expansion is m·k·p (and E[W] <= m), not m·k·p^k; the ratio exact/claimed reaches "
-              f"{worst:.2g} in the table")
+    # Θ(m k p^k) holds for fixed p only if E[W] / (m k p^k) stays within constant bounds as k grows; over k = 1..8 a
+    # factor of 10 between the largest and smallest ratio is taken as leaving those bounds
+    worst_p = max(spread, key=spread.get)
+    holds = spread[worst_p] <= 10
+    sec.claim("E[W] = Θ(m·k·p^k) in the theorem's own model", holds,
+              f"{'holds' if holds else 'does not hold'}: the Monte Carlo E[W] matches the proof's exact step "
+              f"m(1-(1-p)^k), but E[W] / (m·k·p^k) varies by a factor of {spread[worst_p]:.3g} over k = 1..8 at "
+              f"p = {worst_p} (the expansion of m(1-(1-p)^k) is m·k·p for small p, and E[W] <= m)")
     # (b) the simulator: waiting against the average in-degree of a layered DAG
     sec.body.append("")
     sec.body.append(f"(b) The simulator: {THEOREM33_TASKS} tasks in layered DAGs whose average in-degree is k, "
@@ -527,8 +545,8 @@ def analyze_theorem33(results, out: Path, scale: Scale) -> Section:
     sec.plots.append(line_plot(degrees, {"TWT (simulated)": [col(results[str(k)], "TWT") for k in degrees]},
                                "average dependency degree k", "total waiting time (agent-ticks)", out,
                                "theorem33.png"))
-    holds, text = less_verdict(col(results[str(degrees[0])], "TWT"), col(results[str(degrees[-1])], "TWT"),
-                               f"TWT at k={degrees[0]:g} vs k={degrees[-1]:g}")
+    holds, text = trend_verdict([f"k={k:g}" for k in degrees], [col(results[str(k)], "TWT") for k in degrees], "TWT",
+                                falling=False)
     sec.claim("waiting time grows with the dependency degree (qualitative content of the theorem)", holds, text)
     return sec
 
@@ -553,7 +571,7 @@ def analyze_theorem35(results, out: Path, scale: Scale) -> Section:
                        "spread (std) of ET(g_k)", "makespan/LB"], lines)
     sec.plots.append(line_plot(groups, {"ET": [col(results[str(l)], "ET") for l in groups]},
                                "groups (20 agents in all)", "ET (ticks)", out, "theorem35.png"))
-    holds, text = decreasing_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
+    holds, text = trend_verdict(groups, [col(results[str(l)], "ET") for l in groups], "ET")
     sec.claim("more, smaller groups lower the expected system execution time", holds, text)
     explain_groups(sec, results, groups)
     sec.explain("The proof's step 'E[max_k T(g_k)] <= E[sum_k T(g_k)] = m/v, constant in l' bounds the maximum but "

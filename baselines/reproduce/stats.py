@@ -56,6 +56,8 @@ def compare(a, b, paired: bool = True) -> Comparison:
 
 def less_verdict(a, b, what: str) -> tuple[bool, str]:
     """Does ``a`` come out lower than ``b``? Holds only if the whole 95% CI of the difference is below zero."""
+    if min(len(a), len(b)) < 2:
+        return False, f"cannot be decided: {what} needs at least two seeds for a confidence interval"
     c = compare(a, b)
     if c.high < 0:
         return True, f"holds: {what}: {c.text}"
