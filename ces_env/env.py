@@ -41,7 +41,8 @@ masked-out action raises ``ValueError`` with ``strict_actions=True``; otherwise 
 ``[0:8]`` the agent's status one-hot (idle, queued, claiming, exploring, steering, replaying, validating, finished);
 ``[8]`` deciding a task now; ``[9]`` deciding a move now; ``[10]`` speed / fastest speed; ``[11]`` tick / max_ticks;
 ``[12]`` group's completed fraction; ``[13]`` ready tasks / group tasks; ``[14]`` idle fraction of the group;
-``[15]`` controller queue / group size (centralized); ``[16]`` progress of the current execution; ``[17]`` fraction of
+``[15]`` controller queue / group size (centralized); ``[16]`` progress of the current exploration or replay (0
+while steering); ``[17]`` fraction of
 inference classes the agent knows. Then K slots of 6 features: valid, reward / max reward, solution known by the
 agent, successors / max successors, upward rank (longest path to a sink over minimal durations) / max, a groupmate is
 exploring the same maze. Steered mode: the (2r+1)x(2r+1) local view of the maze around the agent, channels open
