@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 CONTROLS = ("centralized", "decentralized")
 PARTITIONS = ("interdependent", "independent")

@@ -93,9 +93,7 @@ class ObservationBuilder:
         base = N_AGENT_STATUSES + 2
         obs[:, base] = inst.agent_speed / self._max_speed
         obs[:, base + 1] = min(1.0, sim.time / sim.max_ticks)
-        working = np.isin(status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING))
-        span = np.maximum(1, sim.job_end - sim.job_start)
-        obs[working, base + 6] = np.clip((sim.time - sim.job_start[working]) / span[working], 0.0, 1.0)
+        obs[:, base + 6] = sim.job_progress()
         obs[:, base + 7] = sim.knows.mean(axis=1)
 
         running = sim.task_status == TaskStatus.RUNNING
@@ -173,11 +171,9 @@ class ObservationBuilder:
         task_block[:, -1] = inst.task_group / max(1, l - 1)
         agent_block = np.zeros((n, N_AGENT_STATUSES + 1), dtype=np.float32)
         agent_block[np.arange(n), sim.agent_status] = 1.0
-        working = np.isin(sim.agent_status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING))
-        span = np.maximum(1, sim.job_end - sim.job_start)
-        agent_block[working, -1] = np.clip((sim.time - sim.job_start[working]) / span[working], 0.0, 1.0)
+        agent_block[:, -1] = sim.job_progress()
         progress = sim.group_completed / np.maximum(1, sim.group_total)
-        queues = np.array([len(q) for q in sim.ctrl_queue]) / np.bincount(inst.agent_group, minlength=l)
+        queues = np.array([len(q) for q in sim.ctrl_queue]) / sim.group_size
         return np.concatenate([task_block.ravel(), agent_block.ravel(), progress.astype(np.float32),
                                np.minimum(1.0, queues).astype(np.float32),
                                np.array([min(1.0, sim.time / sim.max_ticks)], dtype=np.float32)])

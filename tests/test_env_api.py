@@ -1,6 +1,5 @@
 """PettingZoo's own test kit over every preset, plus registry, spaces and AEC conversion."""
 
-import numpy as np
 import pytest
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, render_test
 

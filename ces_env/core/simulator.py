@@ -67,7 +67,6 @@ class CESSimulator:
     def __init__(self, config: CESConfig, instance: Instance, rng: np.random.Generator):
         self.config = config
         self.instance = instance
-        self.rng = rng
         self._explore = EXPLORERS[config.explorer]
         self.centralized = config.control == "centralized"
         self.steered = config.exploration_mode == "steered"
@@ -92,7 +91,6 @@ class CESSimulator:
         self.job_start = np.zeros(n, dtype=np.int64)
         self.job_end = np.zeros(n, dtype=np.int64)
         self.productive_ticks = np.zeros(n, dtype=np.int64)
-        self.tasks_completed = np.zeros(n, dtype=np.int32)
         self.knows = np.zeros((n, instance.n_classes), dtype=bool)
         self.claim_lost = np.zeros(n, dtype=bool)
         self.submitted_path: list[np.ndarray | None] = [None] * n
@@ -215,6 +213,14 @@ class CESSimulator:
         for agent in self.move_deciders().tolist():
             self.steering_due.discard(agent)
             self._move(agent, WAIT if moves is None else moves.get(agent, WAIT))
+
+    def job_progress(self) -> np.ndarray:
+        """(n,) fraction of the current exploration or replay done (0 for other agents; steering has no known end)."""
+        progress = np.zeros(self.instance.n_agents, dtype=np.float64)
+        working = np.isin(self.agent_status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING))
+        span = np.maximum(1, self.job_end[working] - self.job_start[working])
+        progress[working] = np.clip((self.time - self.job_start[working]) / span, 0.0, 1.0)
+        return progress
 
     def pop_rewards(self) -> np.ndarray:
         """(n,) rewards earned since the last call (reward-first: paid to the solver at validation)."""
@@ -474,7 +480,6 @@ class CESSimulator:
         self.task_status[task] = TaskStatus.DONE
         self.done_time[task] = self.time
         self.completed_by[task] = agent
-        self.tasks_completed[agent] += 1
         reward = float(inst.rewards[task])
         self.reward_buffer[agent] += reward
         self.total_reward += reward
