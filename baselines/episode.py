@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
+from ces_baselines.policy import Policy
 from ces_env import parallel_env
 from ces_env.config import CESConfig
-
-from ces_baselines.policy import Policy
 
 
 def run_episode(policy: Policy, config: CESConfig, seed: int) -> dict:
@@ -24,5 +23,10 @@ def run_episode(policy: Policy, config: CESConfig, seed: int) -> dict:
         truncated = any(truncations.values())
         steps += 1
     final = next(iter(infos.values()))  # the last step's info of any agent holds the episode's metrics and stats
-    return {"metrics": final["metrics"], "stats": final["stats"], "env_steps": steps,
-            "wall_seconds": time.perf_counter() - start, "truncated": truncated}
+    return {
+        "metrics": final["metrics"],
+        "stats": final["stats"],
+        "env_steps": steps,
+        "wall_seconds": time.perf_counter() - start,
+        "truncated": truncated,
+    }

@@ -17,15 +17,16 @@ from typing import ClassVar
 
 import numpy as np
 
-from ces_env.observations import AGENT_FEATURES, SLOT_FEATURES
-from ces_env.policies import DepthFirstWalker
-
 from ces_baselines.policy import Policy, deciding_agents
 from ces_baselines.registry import register
+from ces_env.observations import AGENT_FEATURES, SLOT_FEATURES
+from ces_env.policies import DepthFirstWalker
 
 _SPEED = AGENT_FEATURES.index("speed")
 _N_SLOT = len(SLOT_FEATURES)
 _KNOWN, _RANK = SLOT_FEATURES.index("known"), SLOT_FEATURES.index("upward_rank")
+
+
 class ScriptedPolicy(Policy):
     """Shared skeleton: maze moves by the :class:`DepthFirstWalker`, task choices by :meth:`choose_tasks`."""
 
@@ -43,7 +44,7 @@ class ScriptedPolicy(Policy):
         for agent in deciding_agents(observations):
             obs = observations[agent]
             mask = obs["action_mask"]
-            if mask[1:self.first_move].any():
+            if mask[1 : self.first_move].any():
                 task_deciders.append(agent)
             elif self.steered:
                 actions[agent] = self.walker.action(agent, obs["observation"], mask)
@@ -60,7 +61,7 @@ class ScriptedPolicy(Policy):
     def slots(self, observation: np.ndarray) -> np.ndarray:
         """(K, len(SLOT_FEATURES)) view of an observation's candidate slots."""
         start = len(AGENT_FEATURES)
-        return observation[start:start + self.n_slots * _N_SLOT].reshape(self.n_slots, _N_SLOT)
+        return observation[start : start + self.n_slots * _N_SLOT].reshape(self.n_slots, _N_SLOT)
 
 
 class _HighestRewardFirst(ScriptedPolicy):
@@ -115,7 +116,7 @@ class RandomPolicy(ScriptedPolicy):
     def choose_tasks(self, agents, observations, infos):
         actions = {}
         for agent in agents:
-            legal = np.flatnonzero(observations[agent]["action_mask"][:self.first_move])
+            legal = np.flatnonzero(observations[agent]["action_mask"][: self.first_move])
             actions[agent] = int(legal[self.rng.integers(len(legal))])
         return actions
 

@@ -77,16 +77,21 @@ def main(argv=None) -> None:
     print("|---|---|---|---|---|")
     for size in (100, 200, 400):
         r = time_maze(size, args.repeats, seed=size)
-        print(f"| {size}x{size} | {r['generate_median_ms']:.2f} | {r['explore_median_ms']:.2f} | "
-              f"{r['total_median_ms']:.2f} | {r['total_p90_ms']:.2f} |")
+        print(
+            f"| {size}x{size} | {r['generate_median_ms']:.2f} | {r['explore_median_ms']:.2f} | "
+            f"{r['total_median_ms']:.2f} | {r['total_p90_ms']:.2f} |"
+        )
 
     modes = {
-        "event-driven (50 agents, 10 groups, 500 tasks, 20x20, centralized)":
-            dict(n_agents=50, n_groups=10, n_tasks=500, maze_size=20),
-        "event-driven (50 agents, 10 groups, 500 tasks, 20x20, decentralized)":
-            dict(n_agents=50, n_groups=10, n_tasks=500, maze_size=20, control="decentralized"),
-        "tick-level steered (20 agents, 4 groups, 100 tasks, 10x10, centralized)":
-            dict(n_agents=20, n_groups=4, n_tasks=100, maze_size=10, exploration_mode="steered"),
+        "event-driven (50 agents, 10 groups, 500 tasks, 20x20, centralized)": dict(
+            n_agents=50, n_groups=10, n_tasks=500, maze_size=20
+        ),
+        "event-driven (50 agents, 10 groups, 500 tasks, 20x20, decentralized)": dict(
+            n_agents=50, n_groups=10, n_tasks=500, maze_size=20, control="decentralized"
+        ),
+        "tick-level steered (20 agents, 4 groups, 100 tasks, 10x10, centralized)": dict(
+            n_agents=20, n_groups=4, n_tasks=100, maze_size=10, exploration_mode="steered"
+        ),
     }
     agent_steps_per_second(dict(preset="tiny"), 1)  # warm caches
     print("\n| environment mode | agent-steps/s | env steps/s |")
@@ -95,8 +100,10 @@ def main(argv=None) -> None:
         r = agent_steps_per_second(kwargs, args.seeds)
         print(f"| {name} | {r['agent_steps_per_s']:,.0f} | {r['env_steps_per_s']:,.0f} |")
 
-    print("\n| paper-scale episode (500 tasks, 50 agents, 10 groups, 400x400) | seconds (reset incl.) | of which reset |"
-          " env steps | ET (ticks) |")
+    print(
+        "\n| paper-scale episode (500 tasks, 50 agents, 10 groups, 400x400) | seconds (reset incl.) | of which reset |"
+        " env steps | ET (ticks) |"
+    )
     print("|---|---|---|---|---|")
     for control in ("centralized", "decentralized"):
         r = paper_scale_episode(control, seed=0)

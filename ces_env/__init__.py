@@ -14,7 +14,7 @@ ENV_ID = "ces/ces-v0"
 
 
 def _register() -> None:
-    """Register with PettingZoo's registry (pettingzoo >= 1.27), so ``pettingzoo.make("parallel", "ces/ces-v0")`` works."""
+    """Register with PettingZoo's registry, so that ``pettingzoo.make("parallel", "ces/ces-v0")`` works."""
     try:
         from pettingzoo import aec_registry, parallel_registry, register
     except ImportError:  # an older PettingZoo without a registry: the direct constructors still work
@@ -27,5 +27,18 @@ def _register() -> None:
 
 _register()
 
-__all__ = ["parallel_env", "env", "CESParallelEnv", "CESConfig", "ConfigError", "make_config", "PRESETS",
-           "CESSimulator", "METRIC_KEYS", "generate_instance", "assemble_instance", "ENV_ID", "__version__"]
+__all__ = [
+    "parallel_env",
+    "env",
+    "CESParallelEnv",
+    "CESConfig",
+    "ConfigError",
+    "make_config",
+    "PRESETS",
+    "CESSimulator",
+    "METRIC_KEYS",
+    "generate_instance",
+    "assemble_instance",
+    "ENV_ID",
+    "__version__",
+]

@@ -45,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     scalar_keys = [k for k in METRIC_KEYS if not k.endswith("_g")]
     results = {control: [run_episode(cfg, seed) for seed in range(args.seeds)] for control, cfg in configs.items()}
     cfg = configs["centralized"]
-    print(f"preset {args.preset}: {cfg.n_agents} agents, {cfg.n_groups} groups, {cfg.n_tasks} tasks, graph "
-          f"{cfg.graph}, {cfg.partition}, mazes {cfg.maze_shape[0]}x{cfg.maze_shape[1]}; reward-first policy, "
-          f"{args.seeds} seeds, mean ± 95% CI")
+    print(
+        f"preset {args.preset}: {cfg.n_agents} agents, {cfg.n_groups} groups, {cfg.n_tasks} tasks, graph "
+        f"{cfg.graph}, {cfg.partition}, mazes {cfg.maze_shape[0]}x{cfg.maze_shape[1]}; reward-first policy, "
+        f"{args.seeds} seeds, mean ± 95% CI"
+    )
     width = max(map(len, scalar_keys))
     print(f"{'metric':<{width}}  " + "  ".join(f"{c:>24}" for c in CONTROLS))
     for key in scalar_keys:

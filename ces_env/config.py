@@ -130,7 +130,7 @@ class CESConfig:
         """Number of inference classes (one maze each)."""
         return max(1, math.ceil(self.n_tasks / self.tasks_per_class))
 
-    def replace(self, **changes: Any) -> "CESConfig":
+    def replace(self, **changes: Any) -> CESConfig:
         """A copy with some fields changed (validated like any config)."""
         return make_config(base=self, **changes)
 
@@ -220,8 +220,14 @@ def _validate(c: CESConfig) -> None:
         fail("speed_spread", f"must be < 1 so that every speed stays positive, got {c.speed_spread}")
 
     check_choice("control", CONTROLS)
-    for name in ("assign_service_ticks", "validate_service_ticks", "claim_latency_ticks", "peer_validate_ticks",
-                 "split_ticks_per_group", "collect_ticks_per_group"):
+    for name in (
+        "assign_service_ticks",
+        "validate_service_ticks",
+        "claim_latency_ticks",
+        "peer_validate_ticks",
+        "split_ticks_per_group",
+        "collect_ticks_per_group",
+    ):
         check_int(name, 0)
     check_choice("knowledge_sharing", KNOWLEDGE_SHARING)
 
@@ -243,17 +249,16 @@ def _validate(c: CESConfig) -> None:
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(n_agents=4, n_groups=2, n_tasks=12, maze_size=8, graph="lds"),
     "small": dict(n_agents=10, n_groups=2, n_tasks=40, maze_size=20, graph="lds"),
-    "small-decentralized": dict(n_agents=10, n_groups=2, n_tasks=40, maze_size=20, graph="lds",
-                                control="decentralized"),
+    "small-decentralized": dict(
+        n_agents=10, n_groups=2, n_tasks=40, maze_size=20, graph="lds", control="decentralized"
+    ),
     "steered": dict(n_agents=4, n_groups=2, n_tasks=8, maze_size=6, graph="lds", exploration_mode="steered"),
     # The paper's scales (Karishma & Rao): Table 1/2 scale, Table 3 (5 groups x 18 G18-like tasks, 400x400 mazes),
     # Table 4 (80 tasks per group, LDS/HDS).
     "paper-500": dict(n_agents=50, n_groups=10, n_tasks=500, maze_size=400, graph="lds"),
     "paper-table3": dict(n_agents=25, n_groups=5, n_tasks=90, maze_size=400, graph="g18"),
-    "paper-table4-lds": dict(n_agents=10, n_groups=2, n_tasks=160, maze_size=100, graph="g18",
-                             control="decentralized"),
-    "paper-table4-hds": dict(n_agents=10, n_groups=2, n_tasks=160, maze_size=100, graph="g40",
-                             control="decentralized"),
+    "paper-table4-lds": dict(n_agents=10, n_groups=2, n_tasks=160, maze_size=100, graph="g18", control="decentralized"),
+    "paper-table4-hds": dict(n_agents=10, n_groups=2, n_tasks=160, maze_size=100, graph="g40", control="decentralized"),
 }
 DEFAULT_PRESET = "small"
 
@@ -284,5 +289,16 @@ def make_config(preset: str | None = None, base: CESConfig | None = None, **over
     return CESConfig(**values)
 
 
-__all__ = ["CESConfig", "ConfigError", "PRESETS", "DEFAULT_PRESET", "FIELD_NAMES", "make_config",
-           "CONTROLS", "PARTITIONS", "KNOWLEDGE_SHARING", "EXPLORATION_MODES", "REWARD_MODES"]
+__all__ = [
+    "CESConfig",
+    "ConfigError",
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "FIELD_NAMES",
+    "make_config",
+    "CONTROLS",
+    "PARTITIONS",
+    "KNOWLEDGE_SHARING",
+    "EXPLORATION_MODES",
+    "REWARD_MODES",
+]

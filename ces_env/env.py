@@ -62,8 +62,8 @@ makespan_ratio`` (``env.metrics()`` returns the same at any time), and ``info["s
 :class:`ces_env.config.CESConfig`; ``preset`` names a set of overrides in ``ces_env.config.PRESETS``. Unknown or
 inconsistent values raise :class:`ces_env.config.ConfigError`.
 
-**Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance` (made with
-``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
+**Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance`
+(made with ``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
 
 **Version history.** v0: first release.
 """
@@ -89,11 +89,16 @@ RESET_OPTIONS = ("instance",)
 class CESParallelEnv(ParallelEnv):
     """The CES environment; see the module docstring (its documentation page)."""
 
-    metadata = {"name": "ces_v0", "render_modes": ["human", "ansi", "rgb_array"], "is_parallelizable": True,
-                "render_fps": 4}
+    metadata = {
+        "name": "ces_v0",
+        "render_modes": ["human", "ansi", "rgb_array"],
+        "is_parallelizable": True,
+        "render_fps": 4,
+    }
 
-    def __init__(self, render_mode: str | None = None, preset: str | None = None, config: CESConfig | None = None,
-                 **fields: Any):
+    def __init__(
+        self, render_mode: str | None = None, preset: str | None = None, config: CESConfig | None = None, **fields: Any
+    ):
         if config is None:
             self.config = make_config(preset, **fields)
         elif preset is not None:
@@ -114,9 +119,9 @@ class CESParallelEnv(ParallelEnv):
             a: spaces.Dict({"observation": self._builder.observation_box, "action_mask": self._builder.mask_box})
             for a in self.possible_agents
         }
-        self.state_space = spaces.Box(0.0, 1.0, shape=(self._builder.state_size(self.config.n_tasks,
-                                                                                 self.config.n_groups),),
-                                      dtype=np.float32)
+        self.state_space = spaces.Box(
+            0.0, 1.0, shape=(self._builder.state_size(self.config.n_tasks, self.config.n_groups),), dtype=np.float32
+        )
         self._np_random: np.random.Generator | None = None
         self.sim: CESSimulator | None = None
         self._masks: np.ndarray | None = None
@@ -143,8 +148,9 @@ class CESParallelEnv(ParallelEnv):
         options = dict(options or {})
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
-            warnings.warn(f"reset options {unknown} are not used by ces_v0 (known options: {list(RESET_OPTIONS)})",
-                          stacklevel=2)
+            warnings.warn(
+                f"reset options {unknown} are not used by ces_v0 (known options: {list(RESET_OPTIONS)})", stacklevel=2
+            )
         instance = options.get("instance")
         if instance is None:
             instance = generate_instance(self.config, self.np_random)
@@ -227,8 +233,11 @@ class CESParallelEnv(ParallelEnv):
 
     def _check_instance(self, instance: Instance) -> None:
         c = self.config
-        for name, have, want in (("n_tasks", instance.n_tasks, c.n_tasks), ("n_agents", instance.n_agents, c.n_agents),
-                                 ("n_groups", instance.n_groups, c.n_groups)):
+        for name, have, want in (
+            ("n_tasks", instance.n_tasks, c.n_tasks),
+            ("n_agents", instance.n_agents, c.n_agents),
+            ("n_groups", instance.n_groups, c.n_groups),
+        ):
             if have != want:
                 raise ValueError(f"reset option 'instance': it has {name}={have} but the env's config has {want}")
 
@@ -237,8 +246,10 @@ class CESParallelEnv(ParallelEnv):
         self._masks = masks
         groups = self.sim.instance.agent_group
         observations = {a: {"observation": obs[i], "action_mask": masks[i]} for i, a in enumerate(self.agents)}
-        infos = {a: {"action_mask": masks[i], "group": int(groups[i]), "candidates": slot_tasks[i]}
-                 for i, a in enumerate(self.agents)}
+        infos = {
+            a: {"action_mask": masks[i], "group": int(groups[i]), "candidates": slot_tasks[i]}
+            for i, a in enumerate(self.agents)
+        }
         return observations, infos
 
     def _decode(self, actions: dict[str, int]) -> tuple[dict[int, int], dict[int, int], list[str]]:
@@ -256,8 +267,9 @@ class CESParallelEnv(ParallelEnv):
             if not (0 <= action < layout.n_actions) or not masks[i, action]:
                 if self.config.strict_actions:
                     legal = np.flatnonzero(masks[i]).tolist()
-                    raise ValueError(f"{name}: action {action} is masked out at tick {self.sim.time} "
-                                     f"(legal actions: {legal})")
+                    raise ValueError(
+                        f"{name}: action {action} is masked out at tick {self.sim.time} (legal actions: {legal})"
+                    )
                 invalid.append(name)
                 action = 0
             if action == 0:
@@ -279,4 +291,3 @@ def env(render_mode: str | None = None, **kwargs: Any):
     from pettingzoo.utils.conversions import parallel_to_aec
 
     return parallel_to_aec(parallel_env(render_mode=render_mode, **kwargs))
-

@@ -51,8 +51,9 @@ def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     agent_speed = draw_speeds(config, agent_group, rng)
     height, width = config.maze_shape
     mazes = tuple(generate_maze(height, width, rng) for _ in range(n_classes))
-    return assemble_instance(graph, rewards, task_group, task_class, agent_group, agent_speed, mazes,
-                             n_groups=config.n_groups)
+    return assemble_instance(
+        graph, rewards, task_group, task_class, agent_group, agent_speed, mazes, n_groups=config.n_groups
+    )
 
 
 def _csr(n: int, sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +64,17 @@ def _csr(n: int, sources: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, 
     return indptr, targets[order].astype(np.int32)
 
 
-def assemble_instance(graph: nx.DiGraph, rewards, task_group, task_class, agent_group, agent_speed,
-                      mazes: tuple[Maze, ...] | list[Maze], *, n_groups: int) -> Instance:
+def assemble_instance(
+    graph: nx.DiGraph,
+    rewards,
+    task_group,
+    task_class,
+    agent_group,
+    agent_speed,
+    mazes: tuple[Maze, ...] | list[Maze],
+    *,
+    n_groups: int,
+) -> Instance:
     """Build and check an :class:`Instance` from its parts (nodes of ``graph`` must be 0..m-1)."""
     n_tasks = graph.number_of_nodes()
     if sorted(graph.nodes) != list(range(n_tasks)):
@@ -73,16 +83,22 @@ def assemble_instance(graph: nx.DiGraph, rewards, task_group, task_class, agent_
         raise ValueError(f"instance graph: not acyclic, cycle {nx.find_cycle(graph)}")
     backwards = [(u, v) for u, v in graph.edges if u >= v]
     if backwards:  # the core, the lower bound and the observations rely on a topological numbering
-        raise ValueError(f"instance graph: edge {backwards[0]} goes from a higher to a lower id; number the tasks "
-                         "topologically (every edge u -> v with u < v), e.g. with networkx.topological_sort")
+        raise ValueError(
+            f"instance graph: edge {backwards[0]} goes from a higher to a lower id; number the tasks "
+            "topologically (every edge u -> v with u < v), e.g. with networkx.topological_sort"
+        )
     rewards = np.asarray(rewards, dtype=np.float64)
     task_group = np.asarray(task_group, dtype=np.int32)
     task_class = np.asarray(task_class, dtype=np.int32)
     agent_group = np.asarray(agent_group, dtype=np.int32)
     agent_speed = np.asarray(agent_speed, dtype=np.float64)
     mazes = tuple(mazes)
-    for name, array, length in (("rewards", rewards, n_tasks), ("task_group", task_group, n_tasks),
-                                ("task_class", task_class, n_tasks), ("agent_speed", agent_speed, len(agent_group))):
+    for name, array, length in (
+        ("rewards", rewards, n_tasks),
+        ("task_group", task_group, n_tasks),
+        ("task_class", task_class, n_tasks),
+        ("agent_speed", agent_speed, len(agent_group)),
+    ):
         if array.shape != (length,):
             raise ValueError(f"instance {name}: expected shape ({length},), got {array.shape}")
     if np.any(rewards <= 0):
@@ -100,7 +116,17 @@ def assemble_instance(graph: nx.DiGraph, rewards, task_group, task_class, agent_
     edges = np.array(list(graph.edges), dtype=np.int64).reshape(-1, 2)
     pred_indptr, pred_indices = _csr(n_tasks, edges[:, 1], edges[:, 0])
     succ_indptr, succ_indices = _csr(n_tasks, edges[:, 0], edges[:, 1])
-    return Instance(graph=graph, rewards=rewards, task_group=task_group, task_class=task_class,
-                    pred_indptr=pred_indptr, pred_indices=pred_indices, succ_indptr=succ_indptr,
-                    succ_indices=succ_indices, agent_group=agent_group, agent_speed=agent_speed, mazes=mazes,
-                    n_groups=int(n_groups))
+    return Instance(
+        graph=graph,
+        rewards=rewards,
+        task_group=task_group,
+        task_class=task_class,
+        pred_indptr=pred_indptr,
+        pred_indices=pred_indices,
+        succ_indptr=succ_indptr,
+        succ_indices=succ_indices,
+        agent_group=agent_group,
+        agent_speed=agent_speed,
+        mazes=mazes,
+        n_groups=int(n_groups),
+    )

@@ -150,11 +150,24 @@ STG_ZERO_TIME_WEIGHT = 1e-3
 # components of 11 and 7 nodes -- "few links". Most tasks have one predecessor; four joins (10, 12, 14 and 16 have
 # two) give it some shape beyond a forest. Critical path: 5 tasks (0 -> 4 -> 10 -> 14 -> 16).
 _G18_PREDECESSORS: dict[int, tuple[int, ...]] = {
-    0: (), 1: (), 2: (), 3: (),
-    4: (0,), 5: (0,), 6: (1,), 7: (2,), 8: (3,),
-    9: (4,), 10: (4, 5), 11: (6,), 12: (7, 8),
-    13: (9,), 14: (10, 11), 15: (12,),
-    16: (13, 14), 17: (15,),
+    0: (),
+    1: (),
+    2: (),
+    3: (),
+    4: (0,),
+    5: (0,),
+    6: (1,),
+    7: (2,),
+    8: (3,),
+    9: (4,),
+    10: (4, 5),
+    11: (6,),
+    12: (7, 8),
+    13: (9,),
+    14: (10, 11),
+    15: (12,),
+    16: (13, 14),
+    17: (15,),
 }
 
 # G40 (HDS): 40 nodes in 7 layers of sizes 4, 6, 6, 6, 6, 6, 6; every computation cost 4. Node i of a layer depends on
@@ -162,16 +175,45 @@ _G18_PREDECESSORS: dict[int, tuple[int, ...]] = {
 # on node (i mod size) of the layer two back: every non-root has 3 or 4 predecessors (123 edges, 3.1 per node on
 # average, 3.4 per non-root), 4 roots, depth 7, one weakly connected component -- "highly interlinked".
 _G40_PREDECESSORS: dict[int, tuple[int, ...]] = {
-    0: (), 1: (), 2: (), 3: (),
-    4: (0, 1, 2), 5: (1, 2, 3), 6: (2, 3, 0), 7: (3, 0, 1), 8: (0, 1, 2), 9: (1, 2, 3),
-    10: (4, 5, 6, 0), 11: (5, 6, 7), 12: (6, 7, 8, 2), 13: (7, 8, 9), 14: (8, 9, 4, 0), 15: (9, 4, 5),
-    16: (10, 11, 12, 4), 17: (11, 12, 13), 18: (12, 13, 14, 6), 19: (13, 14, 15), 20: (14, 15, 10, 8),
+    0: (),
+    1: (),
+    2: (),
+    3: (),
+    4: (0, 1, 2),
+    5: (1, 2, 3),
+    6: (2, 3, 0),
+    7: (3, 0, 1),
+    8: (0, 1, 2),
+    9: (1, 2, 3),
+    10: (4, 5, 6, 0),
+    11: (5, 6, 7),
+    12: (6, 7, 8, 2),
+    13: (7, 8, 9),
+    14: (8, 9, 4, 0),
+    15: (9, 4, 5),
+    16: (10, 11, 12, 4),
+    17: (11, 12, 13),
+    18: (12, 13, 14, 6),
+    19: (13, 14, 15),
+    20: (14, 15, 10, 8),
     21: (15, 10, 11),
-    22: (16, 17, 18, 10), 23: (17, 18, 19), 24: (18, 19, 20, 12), 25: (19, 20, 21), 26: (20, 21, 16, 14),
+    22: (16, 17, 18, 10),
+    23: (17, 18, 19),
+    24: (18, 19, 20, 12),
+    25: (19, 20, 21),
+    26: (20, 21, 16, 14),
     27: (21, 16, 17),
-    28: (22, 23, 24, 16), 29: (23, 24, 25), 30: (24, 25, 26, 18), 31: (25, 26, 27), 32: (26, 27, 22, 20),
+    28: (22, 23, 24, 16),
+    29: (23, 24, 25),
+    30: (24, 25, 26, 18),
+    31: (25, 26, 27),
+    32: (26, 27, 22, 20),
     33: (27, 22, 23),
-    34: (28, 29, 30, 22), 35: (29, 30, 31), 36: (30, 31, 32, 24), 37: (31, 32, 33), 38: (32, 33, 28, 26),
+    34: (28, 29, 30, 22),
+    35: (29, 30, 31),
+    36: (30, 31, 32, 24),
+    37: (31, 32, 33),
+    38: (32, 33, 28, 26),
     39: (33, 28, 29),
 }
 
@@ -527,8 +569,12 @@ def _parse_stg(text: str, name: str) -> nx.DiGraph:
 
     if len(body) < n + 2:
         missing = sorted(set(range(n + 2)) - set(tasks))
-        raise _fail(name, _end_line(text), f"expected {n + 2} task lines (n = {n} plus two dummies), found "
-                    f"{len(body)}; missing task ids {missing[:10]}{' ...' if len(missing) > 10 else ''}")
+        raise _fail(
+            name,
+            _end_line(text),
+            f"expected {n + 2} task lines (n = {n} plus two dummies), found "
+            f"{len(body)}; missing task ids {missing[:10]}{' ...' if len(missing) > 10 else ''}",
+        )
     if len(body) > n + 2:
         line, content = body[n + 2]
         raise _fail(name, line, f"unexpected line after the {n + 2} task lines: {content!r}")
@@ -574,8 +620,12 @@ def _parse_gauss(text: str, name: str) -> nx.DiGraph:
         cells = row.split(";")
         # A row of the wrong length is reported before a wrong row count: it is the first line that disagrees.
         if len(cells) != n:
-            raise _fail(name, line, f"matrix row {i} has {len(cells)} cells, but line {cost_line} lists {n} task "
-                        f"costs (the matrix must be {n} x {n})")
+            raise _fail(
+                name,
+                line,
+                f"matrix row {i} has {len(cells)} cells, but line {cost_line} lists {n} task "
+                f"costs (the matrix must be {n} x {n})",
+            )
         if i >= n:
             raise _fail(name, line, f"matrix has more than {n} rows, but line {cost_line} lists {n} task costs")
         for j, cell in enumerate(cells):
@@ -586,8 +636,12 @@ def _parse_gauss(text: str, name: str) -> nx.DiGraph:
                 edge_lines[(i, j)] = line
     if len(rows) < n:
         last = rows[-1][0] if rows else cost_line
-        raise _fail(name, last, f"matrix is not square: {len(rows)} rows, but line {cost_line} lists {n} task "
-                    f"costs (one row and one column per task)")
+        raise _fail(
+            name,
+            last,
+            f"matrix is not square: {len(rows)} rows, but line {cost_line} lists {n} task "
+            f"costs (one row and one column per task)",
+        )
     return _check_file_dag(graph, name, edge_lines, _end_line(text))
 
 

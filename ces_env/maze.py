@@ -61,8 +61,8 @@ target, which in a perfect maze is exactly ``maze.solution``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numba import njit
@@ -434,9 +434,7 @@ def generate_maze(height: int, width: int, rng: np.random.Generator) -> Maze:
     start = int(rng.integers(n_cells))
     target = int(rng.integers(n_cells - 1))
     target += target >= start  # uniform over the other cells
-    _, solution, _ = _dfs_kernel(
-        passages.ravel(), width, start, target, _NO_CELL_ORDER, _FIXED_ORDER, _PENDING_TABLE
-    )
+    _, solution, _ = _dfs_kernel(passages.ravel(), width, start, target, _NO_CELL_ORDER, _FIXED_ORDER, _PENDING_TABLE)
     return Maze(passages=passages, start=start, target=target, solution=_read_only(solution))
 
 
@@ -705,5 +703,5 @@ def render_maze_overview(
     for cell, colour in markers:
         r, c = divmod(int(cell), maze.width)
         r, c = r // stride, c // stride
-        image[max(0, r - 1):r + 2, max(0, c - 1):c + 2] = colour
+        image[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2] = colour
     return RENDER_PALETTE[image]

@@ -17,11 +17,18 @@ from ces_env.types import AgentStatus, Instance, TaskStatus
 
 N_AGENT_STATUSES = len(AgentStatus)
 N_TASK_STATUSES = len(TaskStatus)
-AGENT_FEATURES = (
-    [f"status_{s.name.lower()}" for s in AgentStatus]
-    + ["deciding_task", "deciding_move", "speed", "time", "group_progress", "group_ready", "group_idle",
-       "controller_queue", "job_progress", "classes_known"]
-)
+AGENT_FEATURES = [f"status_{s.name.lower()}" for s in AgentStatus] + [
+    "deciding_task",
+    "deciding_move",
+    "speed",
+    "time",
+    "group_progress",
+    "group_ready",
+    "group_idle",
+    "controller_queue",
+    "job_progress",
+    "classes_known",
+]
 SLOT_FEATURES = ("valid", "reward", "known", "successors", "upward_rank", "class_in_progress")
 VIEW_CHANNELS = ("open_north", "open_east", "open_south", "open_west", "visited")
 
@@ -127,9 +134,9 @@ class ObservationBuilder:
             block = np.broadcast_to(slots, (len(members), n_top, len(SLOT_FEATURES))).copy()
             block[:, :, 2] = sim.knows[np.ix_(members, classes)]
             width = n_top * len(SLOT_FEATURES)
-            obs[members, self.slot_offset:self.slot_offset + width] = block.reshape(len(members), width)
+            obs[members, self.slot_offset : self.slot_offset + width] = block.reshape(len(members), width)
             deciding_members = members[is_decider[members]]
-            masks[deciding_members, 1:1 + n_top] = 1
+            masks[deciding_members, 1 : 1 + n_top] = 1
 
         if self.steered:
             self._add_steering(sim, obs, masks, move_deciders)
@@ -154,12 +161,12 @@ class ObservationBuilder:
                     rr, cc = row + dr, col + dc
                     if 0 <= rr < maze.height and 0 <= cc < maze.width and rr * maze.width + cc in visited:
                         channels[dr + r, dc + r, 4] = 1.0
-            obs[agent, self.view_offset:] = channels.reshape(-1)
+            obs[agent, self.view_offset :] = channels.reshape(-1)
         first = self.actions.first_move
         for agent in move_deciders.tolist():
             maze = inst.mazes[int(inst.task_class[sim.agent_task[agent]])]
             row, col = divmod(int(sim.position[agent]), maze.width)
-            masks[agent, first:first + 4] = (maze.passages[row, col] & OPEN_BIT) > 0
+            masks[agent, first : first + 4] = (maze.passages[row, col] & OPEN_BIT) > 0
 
     def state(self, sim: CESSimulator) -> np.ndarray:
         """Global state for centralized critics: task statuses and groups, agent statuses and progress, groups' progress
@@ -174,6 +181,12 @@ class ObservationBuilder:
         agent_block[:, -1] = sim.job_progress()
         progress = sim.group_completed / np.maximum(1, sim.group_total)
         queues = np.array([len(q) for q in sim.ctrl_queue]) / sim.group_size
-        return np.concatenate([task_block.ravel(), agent_block.ravel(), progress.astype(np.float32),
-                               np.minimum(1.0, queues).astype(np.float32),
-                               np.array([min(1.0, sim.time / sim.max_ticks)], dtype=np.float32)])
+        return np.concatenate(
+            [
+                task_block.ravel(),
+                agent_block.ravel(),
+                progress.astype(np.float32),
+                np.minimum(1.0, queues).astype(np.float32),
+                np.array([min(1.0, sim.time / sim.max_ticks)], dtype=np.float32),
+            ]
+        )

@@ -23,12 +23,15 @@ def explore_move(observation: np.ndarray, open_moves: np.ndarray, radius: int, r
     """A direction among ``open_moves`` that leads to a cell the local view shows as not visited (random among
     several), else any open direction."""
     side = 2 * radius + 1
-    view = observation[-side * side * len(VIEW_CHANNELS):].reshape(side, side, len(VIEW_CHANNELS))
+    view = observation[-side * side * len(VIEW_CHANNELS) :].reshape(side, side, len(VIEW_CHANNELS))
     visited = view[:, :, -1]
     centre = radius
     neighbours = ((centre - 1, centre), (centre, centre + 1), (centre + 1, centre), (centre, centre - 1))
-    fresh = [d for d, (r, c) in enumerate(neighbours) if open_moves[d] and 0 <= r < side and 0 <= c < side
-             and not visited[r, c]]
+    fresh = [
+        d
+        for d, (r, c) in enumerate(neighbours)
+        if open_moves[d] and 0 <= r < side and 0 <= c < side and not visited[r, c]
+    ]
     choices = fresh or np.flatnonzero(open_moves).tolist()
     if rng is None or len(choices) == 1:
         return int(choices[0])
@@ -57,12 +60,13 @@ class DepthFirstWalker:
             self._state.pop(agent, None)
 
     def action(self, agent: str, observation: np.ndarray, mask: np.ndarray) -> int:
-        open_moves = np.asarray(mask[self.first_move:self.first_move + 4]).astype(bool)
+        open_moves = np.asarray(mask[self.first_move : self.first_move + 4]).astype(bool)
         if not open_moves.any():
             return 0
         stack, visited, pos = self._state.setdefault(agent, ([], {(0, 0)}, [0, 0]))
-        fresh = np.array([open_moves[d] and (pos[0] + dr, pos[1] + dc) not in visited
-                          for d, (dr, dc) in enumerate(_STEPS)])
+        fresh = np.array(
+            [open_moves[d] and (pos[0] + dr, pos[1] + dc) not in visited for d, (dr, dc) in enumerate(_STEPS)]
+        )
         if fresh.any():
             direction = explore_move(observation, fresh, self.radius, self.rng)
             stack.append(direction)
@@ -91,7 +95,7 @@ class RewardFirstPolicy:
             mask = obs["action_mask"]
             if mask[1]:
                 actions[agent] = 1
-            elif len(mask) > self.first_move and mask[self.first_move:].any():
+            elif len(mask) > self.first_move and mask[self.first_move :].any():
                 actions[agent] = self.walker.action(agent, obs["observation"], mask)
             else:
                 actions[agent] = 0

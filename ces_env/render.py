@@ -14,23 +14,37 @@ from ces_env.core.simulator import CESSimulator
 from ces_env.maze import render_maze, render_maze_overview
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
-STATUS_COLOURS = np.array([
-    (150, 150, 150),  # blocked: grey
-    (240, 200, 40),   # ready: yellow
-    (240, 140, 30),   # claimed: orange
-    (60, 120, 230),   # running: blue
-    (160, 80, 200),   # validating: purple
-    (50, 170, 80),    # done: green
-], dtype=np.uint8)
-GROUP_COLOURS = np.array([
-    (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
-    (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40),
-], dtype=np.uint8)
+STATUS_COLOURS = np.array(
+    [
+        (150, 150, 150),  # blocked: grey
+        (240, 200, 40),  # ready: yellow
+        (240, 140, 30),  # claimed: orange
+        (60, 120, 230),  # running: blue
+        (160, 80, 200),  # validating: purple
+        (50, 170, 80),  # done: green
+    ],
+    dtype=np.uint8,
+)
+GROUP_COLOURS = np.array(
+    [
+        (230, 25, 75),
+        (60, 180, 75),
+        (0, 130, 200),
+        (245, 130, 48),
+        (145, 30, 180),
+        (70, 240, 240),
+        (240, 50, 230),
+        (210, 245, 60),
+        (0, 128, 128),
+        (170, 110, 40),
+    ],
+    dtype=np.uint8,
+)
 BACKGROUND = 255
-NODE_PX = 6          # a task's square, border included
+NODE_PX = 6  # a task's square, border included
 NODE_GAP = 3
-MAZE_BOX = 120       # each maze is scaled (integer zoom or stride) to fit a square of this many pixels
-MAX_MAZES = 4        # shown in a 2 x 2 grid
+MAZE_BOX = 120  # each maze is scaled (integer zoom or stride) to fit a square of this many pixels
+MAX_MAZES = 4  # shown in a 2 x 2 grid
 
 
 class DagLayout:
@@ -87,9 +101,11 @@ class Viewer:
 
     def ansi(self, sim: CESSimulator) -> str:
         inst = sim.instance
-        lines = [f"CES  tick {sim.time}/{sim.max_ticks}  control={sim.config.control}  "
-                 f"done {sim.tasks_done}/{inst.n_tasks}  reward {sim.total_reward:.1f}  "
-                 f"messages {sim.messages}  conflicts {sim.conflicts}"]
+        lines = [
+            f"CES  tick {sim.time}/{sim.max_ticks}  control={sim.config.control}  "
+            f"done {sim.tasks_done}/{inst.n_tasks}  reward {sim.total_reward:.1f}  "
+            f"messages {sim.messages}  conflicts {sim.conflicts}"
+        ]
         status_letters = "iqcesrvf"  # idle queued claiming exploring steering replaying validating finished
         for group in range(inst.n_groups):
             members = np.flatnonzero(inst.agent_group == group)
@@ -98,7 +114,9 @@ class Viewer:
             ready = int(np.count_nonzero(sim.task_status[tasks] == TaskStatus.READY))
             done = int(sim.group_completed[group])
             queue = f" queue {len(sim.ctrl_queue[group])}" if sim.centralized else ""
-            lines.append(f"  g{group}: {done:4d}/{int(tasks.sum()):<4d} done  {ready:3d} ready  agents [{states}]{queue}")
+            lines.append(
+                f"  g{group}: {done:4d}/{int(tasks.sum()):<4d} done  {ready:3d} ready  agents [{states}]{queue}"
+            )
         if sim.terminated or sim.truncated:
             lines.append("  episode over: " + ("all tasks completed" if sim.terminated else "truncated at max_ticks"))
         return "\n".join(lines)
@@ -131,8 +149,9 @@ class Viewer:
         group_colour = GROUP_COLOURS[sim.instance.task_group % len(GROUP_COLOURS)]
         image[rows, cols] = group_colour[:, None, None, :]  # border colour = group
         inner = offsets[1:-1]
-        image[layout.y[:, None, None] + inner[None, :, None], layout.x[:, None, None] + inner[None, None, :]] = \
+        image[layout.y[:, None, None] + inner[None, :, None], layout.x[:, None, None] + inner[None, None, :]] = (
             STATUS_COLOURS[sim.task_status][:, None, None, :]
+        )
         return image
 
     @staticmethod

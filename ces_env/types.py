@@ -15,23 +15,23 @@ from ces_env.maze import Maze
 
 
 class TaskStatus(IntEnum):
-    BLOCKED = 0     # some dependency not completed
-    READY = 1       # every dependency completed, nobody holds it
-    CLAIMED = 2     # reserved by a controller or claimed by an agent, execution not started
-    RUNNING = 3     # being explored or replayed
+    BLOCKED = 0  # some dependency not completed
+    READY = 1  # every dependency completed, nobody holds it
+    CLAIMED = 2  # reserved by a controller or claimed by an agent, execution not started
+    RUNNING = 3  # being explored or replayed
     VALIDATING = 4  # solution submitted, validation pending
-    DONE = 5        # validated and rewarded
+    DONE = 5  # validated and rewarded
 
 
 class AgentStatus(IntEnum):
-    IDLE = 0        # available: deciding, parked (no ready task) or waiting by choice
-    QUEUED = 1      # centralized: request waiting or being served at the group controller
-    CLAIMING = 2    # decentralized: claim broadcast, waiting for the claim latency
-    EXPLORING = 3   # exploring a maze (automatic mode)
-    STEERING = 4    # exploring a maze move by move (steered mode)
-    REPLAYING = 5   # walking a known solution
+    IDLE = 0  # available: deciding, parked (no ready task) or waiting by choice
+    QUEUED = 1  # centralized: request waiting or being served at the group controller
+    CLAIMING = 2  # decentralized: claim broadcast, waiting for the claim latency
+    EXPLORING = 3  # exploring a maze (automatic mode)
+    STEERING = 4  # exploring a maze move by move (steered mode)
+    REPLAYING = 5  # walking a known solution
     VALIDATING = 6  # solution submitted (queued at the controller or with the peers)
-    FINISHED = 7    # its group has completed all of its tasks
+    FINISHED = 7  # its group has completed all of its tasks
 
 
 PRODUCTIVE_STATUSES = (AgentStatus.EXPLORING, AgentStatus.STEERING, AgentStatus.REPLAYING)
@@ -41,17 +41,17 @@ PRODUCTIVE_STATUSES = (AgentStatus.EXPLORING, AgentStatus.STEERING, AgentStatus.
 class Instance:
     """One problem instance: everything drawn from the seed before time starts. Immutable; reset can reuse it."""
 
-    graph: nx.DiGraph              # the task DAG; nodes 0..m-1, every edge goes from a lower to a higher id
-    rewards: np.ndarray            # (m,) float64 > 0
-    task_group: np.ndarray         # (m,) int32 in [0, l): the partition lambda
-    task_class: np.ndarray         # (m,) int32 in [0, c): inference class (tasks of a class share a maze)
-    pred_indptr: np.ndarray        # (m+1,) int32 CSR of predecessors (the dependency sets d_j)
-    pred_indices: np.ndarray       # (E,) int32
-    succ_indptr: np.ndarray        # (m+1,) int32 CSR of successors (the dependents)
-    succ_indices: np.ndarray       # (E,) int32
-    agent_group: np.ndarray        # (n,) int32 in [0, l)
-    agent_speed: np.ndarray        # (n,) float64 > 0, maze cells per tick
-    mazes: tuple[Maze, ...]        # (c,) one maze per inference class
+    graph: nx.DiGraph  # the task DAG; nodes 0..m-1, every edge goes from a lower to a higher id
+    rewards: np.ndarray  # (m,) float64 > 0
+    task_group: np.ndarray  # (m,) int32 in [0, l): the partition lambda
+    task_class: np.ndarray  # (m,) int32 in [0, c): inference class (tasks of a class share a maze)
+    pred_indptr: np.ndarray  # (m+1,) int32 CSR of predecessors (the dependency sets d_j)
+    pred_indices: np.ndarray  # (E,) int32
+    succ_indptr: np.ndarray  # (m+1,) int32 CSR of successors (the dependents)
+    succ_indices: np.ndarray  # (E,) int32
+    agent_group: np.ndarray  # (n,) int32 in [0, l)
+    agent_speed: np.ndarray  # (n,) float64 > 0, maze cells per tick
+    mazes: tuple[Maze, ...]  # (c,) one maze per inference class
     n_groups: int
 
     @property
@@ -67,10 +67,10 @@ class Instance:
         return len(self.mazes)
 
     def predecessors(self, task: int) -> np.ndarray:
-        return self.pred_indices[self.pred_indptr[task]:self.pred_indptr[task + 1]]
+        return self.pred_indices[self.pred_indptr[task] : self.pred_indptr[task + 1]]
 
     def successors(self, task: int) -> np.ndarray:
-        return self.succ_indices[self.succ_indptr[task]:self.succ_indptr[task + 1]]
+        return self.succ_indices[self.succ_indptr[task] : self.succ_indptr[task + 1]]
 
     def group_agents(self, group: int) -> np.ndarray:
         return np.flatnonzero(self.agent_group == group)

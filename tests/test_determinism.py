@@ -66,7 +66,6 @@ def test_reset_with_the_same_seed_replays_the_episode():
 def test_same_episode_in_a_fresh_process():
     kwargs = dict(preset="tiny", control="decentralized", speed_spread=0.3)
     here = trajectory_digest(kwargs, 11)
-    code = ("from tests.test_determinism import trajectory_digest; "
-            f"print(trajectory_digest({kwargs!r}, 11))")
+    code = f"from tests.test_determinism import trajectory_digest; print(trajectory_digest({kwargs!r}, 11))"
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert here == there

@@ -29,11 +29,11 @@ def test_infos_name_the_group_and_the_slot_tasks():
     for i, agent in enumerate(env.agents):
         group = infos[agent]["group"]
         assert group == sim.instance.agent_group[i]
-        cands = sim.candidates(group)[:env.config.n_candidates]
+        cands = sim.candidates(group)[: env.config.n_candidates]
         shown = infos[agent]["candidates"]
-        assert shown[:len(cands)].tolist() == cands.tolist() and (shown[len(cands):] == -1).all()
+        assert shown[: len(cands)].tolist() == cands.tolist() and (shown[len(cands) :] == -1).all()
         # a slot is valid in the observation exactly when a task id is shown
-        valid = observations[agent]["observation"][18::6][:env.config.n_candidates]
+        valid = observations[agent]["observation"][18::6][: env.config.n_candidates]
         assert ((valid > 0.5) == (shown >= 0)).all()
 
 
@@ -135,8 +135,9 @@ def test_truncation_at_max_ticks():
 def test_steered_mode_completes_with_the_reference_policy(control):
     env = ces_env.parallel_env(preset="steered", control=control)
     statuses = set()
-    infos, _ = rollout(env, seed=0, policy=reward_first,
-                       on_step=lambda e: statuses.update(e.unwrapped.sim.agent_status.tolist()))
+    infos, _ = rollout(
+        env, seed=0, policy=reward_first, on_step=lambda e: statuses.update(e.unwrapped.sim.agent_status.tolist())
+    )
     assert env.unwrapped.sim.terminated
     assert AgentStatus.STEERING in statuses
     metrics = next(iter(infos.values()))["metrics"]
@@ -183,7 +184,7 @@ def test_more_controller_service_time_means_a_later_end():
     assert ends[1] > ends[0]
 
 
-def test_system_overheads_put_ET_above_the_groups():
+def test_system_overheads_put_et_above_the_groups():
     env = ces_env.parallel_env(preset="tiny", split_ticks_per_group=7, collect_ticks_per_group=5)
     infos, _ = rollout(env, seed=0, policy=reward_first)
     m = next(iter(infos.values()))["metrics"]
@@ -201,8 +202,15 @@ def test_invalid_solutions_are_not_rewarded_and_retried():
 
 
 def test_group_speeds_make_a_group_faster():
-    env = ces_env.parallel_env(n_agents=4, n_groups=2, n_tasks=20, maze_size=12, graph="independent",
-                               partition="independent", group_speeds=(1.0, 4.0))
+    env = ces_env.parallel_env(
+        n_agents=4,
+        n_groups=2,
+        n_tasks=20,
+        maze_size=12,
+        graph="independent",
+        partition="independent",
+        group_speeds=(1.0, 4.0),
+    )
     infos, _ = rollout(env, seed=0, policy=reward_first)
     et_g = next(iter(infos.values()))["metrics"]["ET_g"]
     assert et_g[1] < et_g[0]
@@ -212,8 +220,9 @@ def hand_built_instance(n_groups=1):
     graph = nx.DiGraph([(0, 1), (0, 2), (1, 3), (2, 3)])
     rng = np.random.default_rng(0)
     mazes = [generate_maze(4, 4, rng), generate_maze(4, 4, rng)]
-    return assemble_instance(graph, [1.0, 2.0, 3.0, 4.0], [0, 0, 0, 0], [0, 1, 0, 1], [0, 0], [1.0, 1.0], mazes,
-                             n_groups=n_groups)
+    return assemble_instance(
+        graph, [1.0, 2.0, 3.0, 4.0], [0, 0, 0, 0], [0, 1, 0, 1], [0, 0], [1.0, 1.0], mazes, n_groups=n_groups
+    )
 
 
 def test_an_injected_instance_is_used():
@@ -230,8 +239,9 @@ def test_an_injected_instance_is_used():
 def test_an_injected_instance_needs_topological_ids():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match=r"edge \(1, 0\) goes from a higher to a lower id"):
-        assemble_instance(nx.DiGraph([(1, 0)]), [1.0, 1.0], [0, 0], [0, 0], [0], [1.0], [generate_maze(3, 3, rng)],
-                          n_groups=1)
+        assemble_instance(
+            nx.DiGraph([(1, 0)]), [1.0, 1.0], [0, 0], [0, 0], [0], [1.0], [generate_maze(3, 3, rng)], n_groups=1
+        )
 
 
 def test_an_injected_instance_must_match_the_config():
@@ -256,11 +266,14 @@ def test_a_cyclic_graph_file_is_reported_with_file_and_line(tmp_path):
         ces_env.parallel_env(graph=str(path), n_tasks=3, n_agents=2, n_groups=1)
 
 
-@pytest.mark.parametrize(("overrides", "words"), [
-    (dict(graph="g18", graph_density=0.5), "config field 'graph_density': .*not random"),
-    (dict(graph="ldss"), "config field 'graph': unknown graph source 'ldss'"),
-    (dict(graph="no/such/file.stg"), "config field 'graph': graph file 'no/such/file.stg' does not exist"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (dict(graph="g18", graph_density=0.5), "config field 'graph_density': .*not random"),
+        (dict(graph="ldss"), "config field 'graph': unknown graph source 'ldss'"),
+        (dict(graph="no/such/file.stg"), "config field 'graph': graph file 'no/such/file.stg' does not exist"),
+    ],
+)
 def test_bad_graph_settings_are_rejected_when_the_config_is_built(overrides, words):
     with pytest.raises(ConfigError, match=words):
         ces_env.make_config(**overrides)
@@ -268,8 +281,9 @@ def test_bad_graph_settings_are_rejected_when_the_config_is_built(overrides, wor
 
 def test_truncated_episodes_keep_the_metric_invariants():
     # the controller is still validating when time runs out: its busy time counts only up to the truncation
-    env = ces_env.parallel_env(n_agents=4, n_groups=2, n_tasks=12, maze_size=5, validate_service_ticks=1000,
-                               max_ticks=300)
+    env = ces_env.parallel_env(
+        n_agents=4, n_groups=2, n_tasks=12, maze_size=5, validate_service_ticks=1000, max_ticks=300
+    )
     infos, _ = rollout(env, seed=0, policy=reward_first)
     m = next(iter(infos.values()))["metrics"]
     assert env.unwrapped.sim.truncated
@@ -292,8 +306,9 @@ def test_steering_without_moving_is_waiting():
 
 def test_random_walk_exploration_fits_the_automatic_tick_limit():
     for seed in range(5):
-        env = ces_env.parallel_env(n_agents=2, n_groups=1, n_tasks=4, graph="chain", maze_size=20,
-                                   explorer="random_walk")
+        env = ces_env.parallel_env(
+            n_agents=2, n_groups=1, n_tasks=4, graph="chain", maze_size=20, explorer="random_walk"
+        )
         rollout(env, seed=seed, policy=reward_first)
         assert env.unwrapped.sim.terminated, seed
 
@@ -307,7 +322,7 @@ def test_rgb_render_shows_the_dag_and_the_mazes():
     later = env.render()
     assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
     assert later.shape[1] > first.shape[1]  # maze panels appear once agents explore
-    assert not np.array_equal(first, later[:, :first.shape[1]])
+    assert not np.array_equal(first, later[:, : first.shape[1]])
 
 
 def test_ansi_render_lists_every_group():

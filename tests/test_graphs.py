@@ -46,7 +46,7 @@ def assert_task_dag(graph: nx.DiGraph, n: int) -> None:
     assert sorted(graph.nodes) == list(range(n))
     assert nx.is_directed_acyclic_graph(graph)
     assert all(u < v for u, v in graph.edges)
-    for v, attrs in graph.nodes(data=True):
+    for _, attrs in graph.nodes(data=True):
         assert attrs["weight"] > 0 and isinstance(attrs["weight"], float)
         assert isinstance(attrs["copy"], int)
 

@@ -535,7 +535,7 @@ def test_render_large_maze_shape():
 
 
 def test_overview_keeps_markers_visible_on_large_mazes():
-    from ces_env.maze import render_maze_overview, RENDER_PALETTE
+    from ces_env.maze import RENDER_PALETTE, render_maze_overview
 
     maze = generate_maze(300, 200, np.random.default_rng(5))
     image = render_maze_overview(maze, 100, visited=np.array([maze.start]), position=maze.start)

@@ -7,10 +7,28 @@ Typical use::
     print(summary_table(rows))
 """
 
-from ces_baselines.harness.results import (DEFAULT_METRICS, read_results, result_columns, summary_table,
-                                           write_results)
-from ces_baselines.harness.runner import (BACKENDS, BackendUnavailable, Job, make_jobs, policy_class, run_job,
-                                          run_jobs)
+from ces_baselines.harness.results import DEFAULT_METRICS, read_results, result_columns, summary_table, write_results
+from ces_baselines.harness.runner import (
+    BACKENDS,
+    BackendUnavailableError,
+    Job,
+    make_jobs,
+    policy_class,
+    run_job,
+    run_jobs,
+)
 
-__all__ = ["Job", "make_jobs", "policy_class", "run_job", "run_jobs", "BACKENDS", "BackendUnavailable",
-           "write_results", "read_results", "result_columns", "summary_table", "DEFAULT_METRICS"]
+__all__ = [
+    "Job",
+    "make_jobs",
+    "policy_class",
+    "run_job",
+    "run_jobs",
+    "BACKENDS",
+    "BackendUnavailableError",
+    "write_results",
+    "read_results",
+    "result_columns",
+    "summary_table",
+    "DEFAULT_METRICS",
+]

@@ -15,13 +15,19 @@ import argparse
 import importlib
 import sys
 
-from ces_env.summary import parse_set
-from ces_env.config import DEFAULT_PRESET, PRESETS, ConfigError, make_config
-
 from ces_baselines import registry
 from ces_baselines.harness.results import DEFAULT_METRICS, RESULTS_FILE, summary_table
-from ces_baselines.harness.runner import (BACKENDS, BackendUnavailable, Job, RowStore, make_jobs, policy_class,
-                                          run_jobs)
+from ces_baselines.harness.runner import (
+    BACKENDS,
+    BackendUnavailableError,
+    Job,
+    RowStore,
+    make_jobs,
+    policy_class,
+    run_jobs,
+)
+from ces_env.config import DEFAULT_PRESET, PRESETS, ConfigError, make_config
+from ces_env.summary import parse_set
 
 PROG = "ces-bench"
 
@@ -46,14 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run policies on the same seeds, write results.csv, print the table")
     run.add_argument("--policy", required=True, metavar="NAME[,NAME...]", help="registered policies (ces-bench list)")
-    run.add_argument("--preset", default=DEFAULT_PRESET, help=f"one of: {', '.join(PRESETS)} (default {DEFAULT_PRESET})")
-    run.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                     help="override a config field (JSON value or bare string); repeatable")
-    run.add_argument("--seeds", type=int, required=True, metavar="N", help="episodes per policy: seeds 0..N-1 (+offset)")
+    run.add_argument(
+        "--preset", default=DEFAULT_PRESET, help=f"one of: {', '.join(PRESETS)} (default {DEFAULT_PRESET})"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field (JSON value or bare string); repeatable",
+    )
+    run.add_argument(
+        "--seeds", type=int, required=True, metavar="N", help="episodes per policy: seeds 0..N-1 (+offset)"
+    )
     run.add_argument("--seed-offset", type=int, default=0, metavar="S", help="first seed (default 0)")
     run.add_argument("--out", required=True, metavar="DIR", help="output folder: results.csv and rows/ (resume)")
-    run.add_argument("--workers", type=int, default=None, metavar="W",
-                     help="parallel episodes (default: the CPU count; 1 runs in this process)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="W",
+        help="parallel episodes (default: the CPU count; 1 runs in this process)",
+    )
     run.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway without a TTY)")
     run.set_defaults(func=_cmd_run)
@@ -62,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=_cmd_list)
 
     # no -h of its own: --help and any other option go through to ces_baselines.reproduce.main
-    rep = commands.add_parser("reproduce", add_help=False,
-                              help="reproduce the paper's experiments (ces_baselines.reproduce; see its --help)")
+    rep = commands.add_parser(
+        "reproduce", add_help=False, help="reproduce the paper's experiments (ces_baselines.reproduce; see its --help)"
+    )
     rep.add_argument("--quick", action="store_true", help="a fast, reduced version")
     rep.add_argument("--out", metavar="DIR", help="output folder")
     rep.add_argument("--workers", type=int, metavar="W", help="parallel episodes")
@@ -72,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- run -------------------------------------------------------------------------------------------------------------
+
 
 def _prepare_run(args) -> list[Job]:
     policies = list(dict.fromkeys(p.strip() for p in args.policy.split(",") if p.strip()))
@@ -96,13 +118,17 @@ def _cmd_run(args, extra: list[str]) -> int:
     jobs = _prepare_run(args)
     args.running = True  # from here on a ValueError is a failure of an episode: let its traceback show
     try:
-        rows = run_jobs(jobs, workers=args.workers, backend=args.backend, out_dir=args.out,
-                        progress=not args.no_progress)
+        rows = run_jobs(
+            jobs, workers=args.workers, backend=args.backend, out_dir=args.out, progress=not args.no_progress
+        )
     except KeyboardInterrupt:
         store = RowStore(args.out)
         done = len({job.key() for job in jobs if store.path(job.key()).exists()})
-        print(f"{PROG}: interrupted; {done} of {len(jobs)} episodes are saved in {args.out}; run the same command "
-              f"again to resume", file=sys.stderr)
+        print(
+            f"{PROG}: interrupted; {done} of {len(jobs)} episodes are saved in {args.out}; run the same command "
+            f"again to resume",
+            file=sys.stderr,
+        )
         return 130
     seeds = f"seeds {args.seed_offset}..{args.seed_offset + args.seeds - 1}"
     sets = f" with {' '.join(args.set)}" if args.set else ""
@@ -116,6 +142,7 @@ def _cmd_run(args, extra: list[str]) -> int:
 
 
 # --- list ------------------------------------------------------------------------------------------------------------
+
 
 def _cmd_list(args, extra: list[str]) -> int:
     registry._load_builtin()
@@ -136,14 +163,16 @@ def _cmd_list(args, extra: list[str]) -> int:
 
 # --- reproduce -------------------------------------------------------------------------------------------------------
 
+
 def _cmd_reproduce(args, extra: list[str]) -> int:
     try:
         module = importlib.import_module("ces_baselines.reproduce")
     except ModuleNotFoundError as error:
         if error.name != "ces_baselines.reproduce":
             raise
-        raise UsageError("reproduce is not available in this version (the module ces_baselines.reproduce is "
-                         "missing)") from None
+        raise UsageError(
+            "reproduce is not available in this version (the module ces_baselines.reproduce is missing)"
+        ) from None
     if not callable(getattr(module, "main", None)):
         raise UsageError("reproduce is not available in this version (ces_baselines.reproduce has no main())")
     forward = ["--quick"] if args.quick else []
@@ -157,6 +186,7 @@ def _cmd_reproduce(args, extra: list[str]) -> int:
 
 # --- entry point -----------------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     """The ``ces-bench`` command. Returns the exit code; a usage or config error is one line on stderr."""
     parser = build_parser()
@@ -166,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         if extra and args.command != "reproduce":
             raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
         return args.func(args, extra)
-    except (UsageError, ConfigError, ValueError, BackendUnavailable) as error:
-        if getattr(args, "running", False) and not isinstance(error, BackendUnavailable):
+    except (UsageError, ConfigError, ValueError, BackendUnavailableError) as error:
+        if getattr(args, "running", False) and not isinstance(error, BackendUnavailableError):
             raise
         message = " ".join(str(error).split()) or type(error).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)

@@ -7,10 +7,11 @@ a session started here stays up for later calls in the same process.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Callable
+from collections.abc import Callable
 
-from ces_baselines.harness.runner import BackendUnavailable, Job, _execute
+from ces_baselines.harness.runner import BackendUnavailableError, Job, _execute
 from ces_baselines.policy import Policy
 
 RAY_HINT = "the ray backend needs Ray: pip install -c constraints.txt '.[ray]'"
@@ -22,12 +23,16 @@ def _ray():
     try:
         import ray
     except ImportError:
-        raise BackendUnavailable(RAY_HINT) from None
+        raise BackendUnavailableError(RAY_HINT) from None
     return ray
 
 
-def run_ray(pending: list[tuple[str, Job]], classes: dict[str, type[Policy]], workers: int | None,
-            on_done: Callable[[str, dict], None]) -> None:
+def run_ray(
+    pending: list[tuple[str, Job]],
+    classes: dict[str, type[Policy]],
+    workers: int | None,
+    on_done: Callable[[str, dict], None],
+) -> None:
     """Run ``pending`` (key, job) pairs as Ray tasks, at most ``workers`` at a time (None: as many as Ray schedules),
     calling ``on_done(key, row)`` in this process as each finishes."""
     global _remote_execute
@@ -55,10 +60,8 @@ def run_ray(pending: list[tuple[str, Job]], classes: dict[str, type[Policy]], wo
                 on_done(key, ray.get(ref))
     except BaseException:
         for ref in in_flight:
-            try:
+            with contextlib.suppress(Exception):  # already finished or gone
                 ray.cancel(ref, force=True)
-            except Exception:  # already finished or gone
-                pass
         raise
 
 

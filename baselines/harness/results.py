@@ -9,6 +9,7 @@ JSON arrays. :func:`read_results` decodes every cell back, so ``read_results(wri
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -16,21 +17,31 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from ces_env.summary import mean_ci
-from ces_env.config import CESConfig, FIELD_NAMES
+from ces_env.config import FIELD_NAMES, CESConfig
 from ces_env.core.simulator import METRIC_KEYS
+from ces_env.summary import mean_ci
 
 RESULTS_FILE = "results.csv"
 ID_COLUMNS = ("policy", "preset", "seed")
 RUN_COLUMNS = ("env_steps", "wall_seconds", "truncated", "job_key")
 COLUMNS = ID_COLUMNS + FIELD_NAMES + METRIC_KEYS + RUN_COLUMNS
-TEXT_COLUMNS = frozenset({"policy", "preset", "job_key"}
-                         | {f.name for f in dataclasses.fields(CESConfig) if isinstance(f.default, str)})
-DEFAULT_METRICS = ("ET", "TWT", "total_reward", "messages", "conflicts", "controller_utilization", "fairness_jain",
-                   "makespan_ratio")
+TEXT_COLUMNS = frozenset(
+    {"policy", "preset", "job_key"} | {f.name for f in dataclasses.fields(CESConfig) if isinstance(f.default, str)}
+)
+DEFAULT_METRICS = (
+    "ET",
+    "TWT",
+    "total_reward",
+    "messages",
+    "conflicts",
+    "controller_utilization",
+    "fairness_jain",
+    "makespan_ratio",
+)
 
 
 def _default_file_mode() -> int:
@@ -54,10 +65,8 @@ def _atomic_write_text(path: Path, text: str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -123,8 +132,9 @@ def _cell(values: list[float]) -> str:
     return f"{mean:.{decimals}f} ± {half:.{decimals}f}"
 
 
-def summary_table(rows: Sequence[dict], group_by: Sequence[str] = ("policy",),
-                  metrics: Sequence[str] = DEFAULT_METRICS) -> str:
+def summary_table(
+    rows: Sequence[dict], group_by: Sequence[str] = ("policy",), metrics: Sequence[str] = DEFAULT_METRICS
+) -> str:
     """A markdown table (also readable as plain text): one line per group (in order of first appearance), the
     number of seeds, and mean ± half-width of the 95% Student-t CI of each metric over the group's rows.
 
@@ -139,8 +149,9 @@ def summary_table(rows: Sequence[dict], group_by: Sequence[str] = ("policy",),
             raise ValueError(f"unknown column {name!r} in the results")
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault(tuple(json.dumps(row.get(g)) if isinstance(row.get(g), (list, tuple)) else row.get(g)
-                                for g in group_by), []).append(row)
+        groups.setdefault(
+            tuple(json.dumps(row.get(g)) if isinstance(row.get(g), (list, tuple)) else row.get(g) for g in group_by), []
+        ).append(row)
     header = list(group_by) + ["seeds"] + list(metrics)
     lines = []
     for key, members in groups.items():
@@ -155,12 +166,19 @@ def summary_table(rows: Sequence[dict], group_by: Sequence[str] = ("policy",),
     numeric = [False] * len(group_by) + [True] * (len(header) - len(group_by))
 
     def fmt(cells: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if num else c.ljust(w)
-                                 for c, w, num in zip(cells, widths, numeric)) + " |"
+        return "| " + " | ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)) + " |"
 
     rule = "|" + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2)) for w, num in zip(widths, numeric)) + "|"
     return "\n".join([fmt(header), rule] + [fmt(line) for line in lines])
 
 
-__all__ = ["RESULTS_FILE", "COLUMNS", "DEFAULT_METRICS", "result_columns", "results_to_csv", "write_results",
-           "read_results", "summary_table"]
+__all__ = [
+    "RESULTS_FILE",
+    "COLUMNS",
+    "DEFAULT_METRICS",
+    "result_columns",
+    "results_to_csv",
+    "write_results",
+    "read_results",
+    "summary_table",
+]

@@ -14,27 +14,27 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
-
-from ces_env.config import CESConfig, ConfigError, make_config
-from ces_env.core.simulator import METRIC_KEYS
 
 from ces_baselines import registry
 from ces_baselines.episode import run_episode
 from ces_baselines.harness.results import RESULTS_FILE, _atomic_write_text, write_results
 from ces_baselines.policy import Policy
+from ces_env.config import CESConfig, ConfigError, make_config
+from ces_env.core.simulator import METRIC_KEYS
 
 BACKENDS = ("local", "ray")
 ROWS_DIR = "rows"
 CSV_REWRITE_SECONDS = 2.0  # results.csv is rewritten at most this often during a run, and always at its end
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailableError(RuntimeError):
     """The chosen execution backend cannot be used here (e.g. Ray is not installed)."""
 
 
@@ -104,8 +104,10 @@ class Job:
         overrides = dict(self.overrides)
         for field, value in required.items():
             if field in overrides and _freeze(overrides[field]) != _freeze(value):
-                raise ConfigError(f"policy {self.policy!r} requires {field}={value!r}, which conflicts with the "
-                                  f"override {field}={overrides[field]!r}")
+                raise ConfigError(
+                    f"policy {self.policy!r} requires {field}={value!r}, which conflicts with the "
+                    f"override {field}={overrides[field]!r}"
+                )
         return make_config(self.preset, **{**overrides, **required})
 
     def key(self) -> str:
@@ -120,8 +122,12 @@ class Job:
         return cached
 
 
-def make_jobs(policies: Iterable[str], preset: str | None, seeds: Iterable[int],
-              overrides: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> list[Job]:
+def make_jobs(
+    policies: Iterable[str],
+    preset: str | None,
+    seeds: Iterable[int],
+    overrides: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+) -> list[Job]:
     """Every policy on the same seeds with the same overrides, policy-major (policy 1 on every seed, then 2 ...)."""
     pairs = tuple(overrides.items()) if isinstance(overrides, Mapping) else tuple(overrides)
     seeds = list(seeds)
@@ -129,6 +135,7 @@ def make_jobs(policies: Iterable[str], preset: str | None, seeds: Iterable[int],
 
 
 # --- one job ---------------------------------------------------------------------------------------------------------
+
 
 def _execute(job: Job, cls: type[Policy]) -> dict:
     """Run ``job`` with the policy class ``cls`` (resolved by the caller, so that worker processes need no registry)."""
@@ -143,8 +150,12 @@ def _execute(job: Job, cls: type[Policy]) -> dict:
     row.update(config.to_dict())
     row.update({k: metrics[k] for k in METRIC_KEYS})
     row.update({k: v for k, v in result["stats"].items() if k != "ticks"})  # explorations, replays, rejected
-    row.update(env_steps=int(result["env_steps"]), wall_seconds=float(result["wall_seconds"]),
-               truncated=bool(result["truncated"]), job_key=key)
+    row.update(
+        env_steps=int(result["env_steps"]),
+        wall_seconds=float(result["wall_seconds"]),
+        truncated=bool(result["truncated"]),
+        job_key=key,
+    )
     return _plain(row)
 
 
@@ -156,6 +167,7 @@ def run_job(job: Job) -> dict:
 
 
 # --- persistence of rows ---------------------------------------------------------------------------------------------
+
 
 class RowStore:
     """``out_dir/rows/<job_key>.json``: one atomically written file per finished job."""
@@ -185,6 +197,7 @@ class RowStore:
 
 # --- many jobs -------------------------------------------------------------------------------------------------------
 
+
 class _NoBar:
     def update(self, n: int = 1) -> None:
         pass
@@ -203,8 +216,9 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     return tqdm(total=total, initial=initial, unit="episode", desc="ces-bench", file=sys.stderr)
 
 
-def _run_local(pending: list[tuple[str, Job]], classes: dict[str, type[Policy]], workers: int,
-               on_done: Callable[[str, dict], None]) -> None:
+def _run_local(
+    pending: list[tuple[str, Job]], classes: dict[str, type[Policy]], workers: int, on_done: Callable[[str, dict], None]
+) -> None:
     if workers == 1 or len(pending) <= 1:
         for key, job in pending:
             on_done(key, _execute(job, classes[job.policy]))
@@ -233,8 +247,14 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
-def run_jobs(jobs: Iterable[Job], *, workers: int | None = None, backend: str = "local",
-             out_dir: str | os.PathLike | None = None, progress: bool = True) -> list[dict]:
+def run_jobs(
+    jobs: Iterable[Job],
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    out_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Run every job; returns their rows in job order (the same rows whatever the worker count or backend, except
     ``wall_seconds``).
 
@@ -302,4 +322,4 @@ def run_jobs(jobs: Iterable[Job], *, workers: int | None = None, backend: str = 
     return finished_rows()
 
 
-__all__ = ["Job", "make_jobs", "policy_class", "run_job", "run_jobs", "BACKENDS", "BackendUnavailable", "RowStore"]
+__all__ = ["Job", "make_jobs", "policy_class", "run_job", "run_jobs", "BACKENDS", "BackendUnavailableError", "RowStore"]

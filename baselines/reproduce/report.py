@@ -8,10 +8,9 @@ import platform
 import time
 from pathlib import Path
 
-from ces_env.config import CESConfig
-
 from ces_baselines.harness.runner import run_jobs
 from ces_baselines.reproduce.experiments import EXPERIMENTS, REPRODUCTION_DEFAULTS, SCALES, Scale, Section
+from ces_env.config import CESConfig
 
 INTRO = """\
 This report is written by `ces-bench reproduce`. The paper's numbers are seconds of its own simulator; ours are
@@ -25,8 +24,14 @@ claimed side of zero.
 """
 
 
-def reproduce(out: Path, scale: Scale, scale_name: str, workers: int | None = None,
-              only: list[str] | None = None, progress: bool = True) -> Path:
+def reproduce(
+    out: Path,
+    scale: Scale,
+    scale_name: str,
+    workers: int | None = None,
+    only: list[str] | None = None,
+    progress: bool = True,
+) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     experiments = [e for e in EXPERIMENTS if not only or e.key in only]
     plans = {e.key: e.plan(scale) for e in experiments}
@@ -48,27 +53,37 @@ def reproduce(out: Path, scale: Scale, scale_name: str, workers: int | None = No
     return path
 
 
-def render(sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, elapsed: float,
-           episode_seconds: float, workers) -> str:
+def render(
+    sections: list[Section], scale: Scale, scale_name: str, n_jobs: int, elapsed: float, episode_seconds: float, workers
+) -> str:
     defaults = ", ".join(f"{k}={v!r}" for k, v in REPRODUCTION_DEFAULTS.items())
     costs = CESConfig()
-    lines = ["# Reproduction of Karishma & Rao, *Cooperative Task Execution in Multi-Agent Systems*", "",
-             INTRO.format(defaults=defaults, seeds=scale.seeds), "",
-             f"Protocol costs (ticks): assign {costs.assign_service_ticks}, validate {costs.validate_service_ticks}, "
-             f"claim latency {costs.claim_latency_ticks}, peer validation {costs.peer_validate_ticks}, split "
-             f"{costs.split_ticks_per_group}/group, collect {costs.collect_ticks_per_group}/group; knowledge sharing "
-             f"'{costs.knowledge_sharing}'; tasks per inference class {REPRODUCTION_DEFAULTS['tasks_per_class']}.", "",
-             f"Run: scale `{scale_name}`, {n_jobs} episodes taking {episode_seconds / 60:.1f} min of episode time in "
-             f"all; this invocation took {elapsed / 60:.1f} min with {workers or os.cpu_count()} worker processes "
-             f"({platform.machine()}; episodes already saved under `runs/` are reused, not recomputed). The raw rows "
-             f"are in `runs/results.csv`.", "",
-             "## Verdicts", "", "| experiment | claim | verdict |", "|---|---|---|"]
+    lines = [
+        "# Reproduction of Karishma & Rao, *Cooperative Task Execution in Multi-Agent Systems*",
+        "",
+        INTRO.format(defaults=defaults, seeds=scale.seeds),
+        "",
+        f"Protocol costs (ticks): assign {costs.assign_service_ticks}, validate {costs.validate_service_ticks}, "
+        f"claim latency {costs.claim_latency_ticks}, peer validation {costs.peer_validate_ticks}, split "
+        f"{costs.split_ticks_per_group}/group, collect {costs.collect_ticks_per_group}/group; knowledge sharing "
+        f"'{costs.knowledge_sharing}'; tasks per inference class {REPRODUCTION_DEFAULTS['tasks_per_class']}.",
+        "",
+        f"Run: scale `{scale_name}`, {n_jobs} episodes taking {episode_seconds / 60:.1f} min of episode time in "
+        f"all; this invocation took {elapsed / 60:.1f} min with {workers or os.cpu_count()} worker processes "
+        f"({platform.machine()}; episodes already saved under `runs/` are reused, not recomputed). The raw rows "
+        f"are in `runs/results.csv`.",
+        "",
+        "## Verdicts",
+        "",
+        "| experiment | claim | verdict |",
+        "|---|---|---|",
+    ]
     for sec in sections:
         for claim, holds, _ in sec.verdicts:
             lines.append(f"| {sec.title.split(':')[0]} | {claim} | {'holds' if holds else '**does not hold**'} |")
     for sec in sections:
         lines += ["", f"## {sec.title}", ""] + sec.body + [""]
-        for claim, holds, text in sec.verdicts:
+        for claim, _holds, text in sec.verdicts:
             lines.append(f"* **{claim}** — {text}")
         if sec.why:
             lines += ["", "Why, from the mechanics:", ""] + [f"* {text}" for text in sec.why]
@@ -83,8 +98,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), help="explicit scale (overrides --quick)")
     parser.add_argument("--out", required=True, type=Path, help="output folder (resumable)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    parser.add_argument("--only", default=None, help="comma-separated experiments: " +
-                        ",".join(e.key for e in EXPERIMENTS))
+    parser.add_argument(
+        "--only", default=None, help="comma-separated experiments: " + ",".join(e.key for e in EXPERIMENTS)
+    )
     args = parser.parse_args(argv)
     name = args.scale or ("quick" if args.quick else "full")
     only = args.only.split(",") if args.only else None

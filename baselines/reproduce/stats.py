@@ -30,7 +30,10 @@ class Comparison:
 
     @property
     def text(self) -> str:
-        return f"{self.mean_a:.4g} vs {self.mean_b:.4g} (difference {self.diff:+.4g}, 95% CI [{self.low:+.4g}, {self.high:+.4g}])"
+        return (
+            f"{self.mean_a:.4g} vs {self.mean_b:.4g} "
+            f"(difference {self.diff:+.4g}, 95% CI [{self.low:+.4g}, {self.high:+.4g}])"
+        )
 
 
 def compare(a, b, paired: bool = True) -> Comparison:

@@ -21,9 +21,10 @@ Dynamics (Algorithm 1 of Karishma & Rao, with every protocol cost explicit):
   id); the loser has lost the latency and decides again. Validation is peer to peer: the solution goes to the peers
   and their verdicts come back (``2(s-1)`` messages), taking ``peer_validate_ticks``.
 * **Execution.** Exploration randomness comes from one stream per (task, attempt), derived from the episode's
-  generator (common random numbers across policies). If the agent knows the solution of the task's inference class it replays it (``solution length /
-  speed`` ticks); otherwise it explores the maze (automatic mode: the configured explorer counts the moves, the task
-  takes ``ceil(moves / speed)`` ticks; steered mode: the policy chooses each move, one move per ``ceil(1/speed)`` ticks).
+  generator (common random numbers across policies). If the agent knows the solution of the task's inference class
+  it replays it (``solution length / speed`` ticks); otherwise it explores the maze (automatic mode: the configured
+  explorer counts the moves, the task takes ``ceil(moves / speed)`` ticks; steered mode: the policy chooses each
+  move, one move per ``ceil(1/speed)`` ticks).
 * **Validation.** The submitted path is checked with the real validator. A valid solution completes the task, pays its
   reward to the solver, releases dependents (in any group; 1 message per other group notified) and is shared (one
   message per agent that learns it: the group, nobody, or everybody). An invalid one pays nothing and the task goes
@@ -57,8 +58,21 @@ _ASSIGN, _VALIDATE = 0, 1
 WAIT = -1
 """A decision value meaning: do nothing now."""
 
-METRIC_KEYS = ("ET", "ET_g", "TWT", "TWT_g", "lambda_g", "mu_g", "total_reward", "messages", "conflicts",
-               "controller_utilization", "fairness_jain", "lower_bound", "makespan_ratio")
+METRIC_KEYS = (
+    "ET",
+    "ET_g",
+    "TWT",
+    "TWT_g",
+    "lambda_g",
+    "mu_g",
+    "total_reward",
+    "messages",
+    "conflicts",
+    "controller_utilization",
+    "fairness_jain",
+    "lower_bound",
+    "makespan_ratio",
+)
 
 
 class CESSimulator:
@@ -113,7 +127,7 @@ class CESSimulator:
         self.ctrl_queue: list[deque] = [deque() for _ in range(l)]
         self.ctrl_job: list[tuple[int, int] | None] = [None] * l
         self.ctrl_deciding = np.full(l, -1, dtype=np.int32)
-        self.ctrl_busy_ticks = np.zeros(l, dtype=np.int64)   # completed service time
+        self.ctrl_busy_ticks = np.zeros(l, dtype=np.int64)  # completed service time
         self.ctrl_job_start = np.zeros(l, dtype=np.int64)
         self.parked: list[list[int]] = [[] for _ in range(l)]
 
@@ -128,8 +142,8 @@ class CESSimulator:
         self.total_reward = 0.0
         self.reward_buffer = np.zeros(n, dtype=np.float64)
         self.tasks_done = 0
-        self.explorations = 0      # executions that explored a maze (auto or steered)
-        self.replays = 0           # executions that replayed a known solution
+        self.explorations = 0  # executions that explored a maze (auto or steered)
+        self.replays = 0  # executions that replayed a known solution
         self.rejected_solutions = 0
         self.terminated = False
         self.truncated = False
@@ -185,8 +199,9 @@ class CESSimulator:
         status = self.task_status[order]
         visible = status == TaskStatus.READY
         if not self.centralized:
-            in_flight = (status == TaskStatus.CLAIMED) & (self.claim_time[order] + self.config.claim_latency_ticks
-                                                          > self.time)
+            in_flight = (status == TaskStatus.CLAIMED) & (
+                self.claim_time[order] + self.config.claim_latency_ticks > self.time
+            )
             visible |= in_flight
         return order[visible]
 
@@ -245,12 +260,11 @@ class CESSimulator:
         steering = self.agent_status == AgentStatus.STEERING
         productive[steering] -= np.maximum(0, self.move_end[steering] - now)  # a move counts only as far as it got
         elapsed = np.maximum(0, group_end - self.start_time)
-        twt_g = [float(self.group_size[g] * elapsed[g] - productive[inst.agent_group == g].sum())
-                 for g in range(inst.n_groups)]
-        if self.terminated:
-            et = int(self.end_time)
-        else:
-            et = int(now)
+        twt_g = [
+            float(self.group_size[g] * elapsed[g] - productive[inst.agent_group == g].sum())
+            for g in range(inst.n_groups)
+        ]
+        et = int(self.end_time) if self.terminated else int(now)
         makespan = max(1, int(group_end.max()) - self.start_time)
         if not self.terminated:
             makespan = max(makespan, self.lower_bound)
@@ -281,8 +295,12 @@ class CESSimulator:
 
     def stats(self) -> dict:
         """Counts that explain the metrics (not metrics themselves): executions by kind, rejected solutions, time."""
-        return {"explorations": int(self.explorations), "replays": int(self.replays),
-                "rejected_solutions": int(self.rejected_solutions), "ticks": int(self.time)}
+        return {
+            "explorations": int(self.explorations),
+            "replays": int(self.replays),
+            "rejected_solutions": int(self.rejected_solutions),
+            "ticks": int(self.time),
+        }
 
     # ------------------------------------------------------------------------------------------------ events
     def _push(self, time: int, kind: int, who: int) -> None:
@@ -584,7 +602,13 @@ class CESSimulator:
         if c.explorer == "random_walk":
             moves = 8 * 2 * cells * max(m.solution_length for m in inst.mazes)
         worst_explore = math.ceil(moves / inst.agent_speed.min())
-        per_task = (worst_explore + c.assign_service_ticks + c.validate_service_ticks + c.claim_latency_ticks
-                    + c.peer_validate_ticks + c.wait_ticks)
+        per_task = (
+            worst_explore
+            + c.assign_service_ticks
+            + c.validate_service_ticks
+            + c.claim_latency_ticks
+            + c.peer_validate_ticks
+            + c.wait_ticks
+        )
         overhead = (c.split_ticks_per_group + c.collect_ticks_per_group) * inst.n_groups
         return int(2 * (overhead + inst.n_tasks * per_task))

@@ -12,16 +12,15 @@ import sys
 
 import pytest
 
-from ces_env.summary import mean_ci
-from ces_env.config import FIELD_NAMES, PRESETS, ConfigError
-from ces_env.core.simulator import METRIC_KEYS
-
-from ces_baselines.harness import (Job, make_jobs, read_results, run_job, run_jobs, summary_table, write_results)
+from ces_baselines.harness import Job, make_jobs, read_results, run_job, run_jobs, summary_table, write_results
 from ces_baselines.harness import results as results_module
 from ces_baselines.harness import runner as runner_module
 from ces_baselines.harness.cli import main
 from ces_baselines.policy import Policy, deciding_agents
 from ces_baselines.registry import POLICIES, register
+from ces_env.config import FIELD_NAMES, PRESETS, ConfigError
+from ces_env.core.simulator import METRIC_KEYS
+from ces_env.summary import mean_ci
 
 
 class SlotOne(Policy):
@@ -60,8 +59,18 @@ for _cls in (SlotOne, SlotOneDecentralized):
         register(_cls)
 
 POLICY_NAMES = ("test-slot1", "test-slot1-dec")
-RUN_KEYS = ("policy", "preset", "seed", "explorations", "replays", "rejected_solutions", "env_steps", "wall_seconds",
-            "truncated", "job_key")
+RUN_KEYS = (
+    "policy",
+    "preset",
+    "seed",
+    "explorations",
+    "replays",
+    "rejected_solutions",
+    "env_steps",
+    "wall_seconds",
+    "truncated",
+    "job_key",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -88,12 +97,14 @@ def fresh_rows():
     return run_jobs(tiny_jobs(), workers=1, progress=False)
 
 
-# --- jobs --------------------------------------------------------------------------------------------------------------
+# --- jobs -------------------------------------------------------------------------------------------------------------
+
 
 def test_job_config_applies_required_config_and_the_key_is_stable():
     job = Job("test-slot1-dec", "tiny", {"reward_range": [2, 5]}, 1)
-    assert job.overrides == (("reward_range", (2, 5)),) and hash(job) == hash(Job("test-slot1-dec", "tiny",
-                                                                                  (("reward_range", (2, 5)),), 1))
+    assert job.overrides == (("reward_range", (2, 5)),) and hash(job) == hash(
+        Job("test-slot1-dec", "tiny", (("reward_range", (2, 5)),), 1)
+    )
     config = job.config()
     assert config.control == "decentralized" and config.n_tasks == PRESETS["tiny"]["n_tasks"]
     assert config.reward_range == (2, 5)
@@ -101,10 +112,16 @@ def test_job_config_applies_required_config_and_the_key_is_stable():
     # the key depends on the resolved config, not on how it was spelled
     assert Job("test-slot1", "tiny", {}, 0).key() == Job("test-slot1", "tiny", {"n_tasks": 12}, 0).key()
     assert Job("test-slot1", None, dict(PRESETS["tiny"]), 0).key() == Job("test-slot1", "tiny", {}, 0).key()
-    assert Job("test-slot1", "tiny", {"reward_range": [1, 10], "agent_speed": 1}, 0).key() == \
-        Job("test-slot1", "tiny", {}, 0).key()  # 1 == 1.0
-    keys = {Job("test-slot1", "tiny", {}, 0).key(), Job("test-slot1", "tiny", {}, 1).key(),
-            Job("test-slot1-dec", "tiny", {}, 0).key(), Job("test-slot1", "tiny", {"n_tasks": 13}, 0).key()}
+    assert (
+        Job("test-slot1", "tiny", {"reward_range": [1, 10], "agent_speed": 1}, 0).key()
+        == Job("test-slot1", "tiny", {}, 0).key()
+    )  # 1 == 1.0
+    keys = {
+        Job("test-slot1", "tiny", {}, 0).key(),
+        Job("test-slot1", "tiny", {}, 1).key(),
+        Job("test-slot1-dec", "tiny", {}, 0).key(),
+        Job("test-slot1", "tiny", {"n_tasks": 13}, 0).key(),
+    }
     assert len(keys) == 4
     # an override equal to the policy's requirement is fine; a contradicting one is a one-line ConfigError
     assert Job("test-slot1-dec", "tiny", {"control": "decentralized"}, 0).config().control == "decentralized"
@@ -134,21 +151,23 @@ def test_a_row_has_every_config_field_and_metric_key_as_plain_values():
     assert without_wall([run_job(job)]) == without_wall([row])  # deterministic
 
 
-# --- results.csv -------------------------------------------------------------------------------------------------------
+# --- results.csv ------------------------------------------------------------------------------------------------------
+
 
 def test_results_csv_has_a_column_per_field_and_metric_and_round_trips(tmp_path, fresh_rows):
     rows = [dict(r) for r in fresh_rows]
-    rows[0] = {**rows[0], "preset": None, "graph_density": 0.25, "maze_size": [6, 8], "graph": "/tmp/a,b \"c\".edges"}
+    rows[0] = {**rows[0], "preset": None, "graph_density": 0.25, "maze_size": [6, 8], "graph": '/tmp/a,b "c".edges'}
     path = write_results(rows, tmp_path / "results.csv")
     with open(path, newline="") as f:
         header = next(csv.reader(f))
     assert header[:3] == ["policy", "preset", "seed"]
-    assert header[3:3 + len(FIELD_NAMES)] == list(FIELD_NAMES)
+    assert header[3 : 3 + len(FIELD_NAMES)] == list(FIELD_NAMES)
     for key in METRIC_KEYS + RUN_KEYS:
         assert key in header
     back = read_results(path)
     assert back == rows  # lists (ET_g, reward_range, maze_size), None, bools, floats and odd strings all come back
-    raw = next(csv.DictReader(open(path, newline="")))
+    with open(path, newline="") as f:
+        raw = next(csv.DictReader(f))
     assert json.loads(raw["ET_g"]) == rows[0]["ET_g"] and json.loads(raw["reward_range"]) == [1.0, 10.0]
     assert raw["truncated"] == "false" and raw["preset"] == ""
 
@@ -166,14 +185,23 @@ def test_summary_table_is_mean_and_student_t_ci_and_always_has_makespan_ratio(fr
     assert shown_mean == pytest.approx(mean, abs=0.5 * 10 ** -len(cells[2].split(" ± ")[0].partition(".")[2]))
     assert shown_half == pytest.approx(half, rel=0.05)
     default = summary_table(fresh_rows)
-    for metric in ("ET", "TWT", "total_reward", "messages", "conflicts", "controller_utilization",
-                   "fairness_jain", "makespan_ratio"):
+    for metric in (
+        "ET",
+        "TWT",
+        "total_reward",
+        "messages",
+        "conflicts",
+        "controller_utilization",
+        "fairness_jain",
+        "makespan_ratio",
+    ):
         assert metric in default.splitlines()[0]
     with pytest.raises(ValueError, match="scalar"):
         summary_table(fresh_rows, metrics=("ET_g",))
 
 
-# --- running many jobs -------------------------------------------------------------------------------------------------
+# --- running many jobs ------------------------------------------------------------------------------------------------
+
 
 def test_every_policy_runs_on_the_same_seeds_in_job_order(fresh_rows):
     assert [(r["policy"], r["seed"]) for r in fresh_rows] == [(p, s) for p in POLICY_NAMES for s in range(3)]
@@ -272,19 +300,37 @@ def test_identical_jobs_run_once_and_bad_arguments_fail_early(tmp_path):
 
 
 def test_the_ray_backend_without_ray_says_how_to_install_it(monkeypatch):
-    from ces_baselines.harness import BackendUnavailable
+    from ces_baselines.harness import BackendUnavailableError
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    with pytest.raises(BackendUnavailable, match=r"pip install -c constraints.txt '\.\[ray\]'"):
+    with pytest.raises(BackendUnavailableError, match=r"pip install -c constraints.txt '\.\[ray\]'"):
         run_jobs([Job("test-slot1", "tiny", {}, 0)], backend="ray", progress=False)
 
 
-# --- the command line --------------------------------------------------------------------------------------------------
+# --- the command line -------------------------------------------------------------------------------------------------
+
 
 def test_cli_run_writes_results_and_prints_the_table(tmp_path, capsys, fresh_rows):
     out = tmp_path / "bench"
-    code = main(["run", "--policy", ",".join(POLICY_NAMES), "--preset", "tiny", "--seeds", "2", "--seed-offset", "1",
-                 "--out", str(out), "--workers", "1", "--set", "reward_range=[1.0, 10.0]"])
+    code = main(
+        [
+            "run",
+            "--policy",
+            ",".join(POLICY_NAMES),
+            "--preset",
+            "tiny",
+            "--seeds",
+            "2",
+            "--seed-offset",
+            "1",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--set",
+            "reward_range=[1.0, 10.0]",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     rows = read_results(out / "results.csv")
@@ -292,8 +338,16 @@ def test_cli_run_writes_results_and_prints_the_table(tmp_path, capsys, fresh_row
     expected = [r for r in fresh_rows if r["seed"] in (1, 2)]
     assert without_wall(rows) == without_wall(expected)
     header = next(line for line in captured.out.splitlines() if line.startswith("| policy"))
-    for metric in ("ET", "TWT", "total_reward", "messages", "conflicts", "controller_utilization", "fairness_jain",
-                   "makespan_ratio"):
+    for metric in (
+        "ET",
+        "TWT",
+        "total_reward",
+        "messages",
+        "conflicts",
+        "controller_utilization",
+        "fairness_jain",
+        "makespan_ratio",
+    ):
         assert f" {metric} " in header
     for name in POLICY_NAMES:
         assert f"| {name} " in captured.out
@@ -313,24 +367,29 @@ def test_cli_list_shows_policies_with_requirements_and_presets(capsys):
             assert f"{key}={value!r}" in line
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["run", "--policy", "nope", "--preset", "tiny", "--seeds", "2"], "unknown policy 'nope'"),
-    (["run", "--policy", "test-slot1", "--preset", "huge", "--seeds", "2"], "unknown preset 'huge'"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "n_agents"], "field=value"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "colour=red"], "'colour'"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "n_agents=0"], "n_agents"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "n_groups=x"], "n_groups"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "0"], "--seeds must be >= 1"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "two"], "--seeds"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--workers", "0"], "--workers"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--backend", "mpi"], "--backend"),
-    (["run", "--policy", "test-slot1-dec", "--preset", "tiny", "--seeds", "2", "--set", "control=centralized"],
-     "requires control='decentralized'"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--bogus"], "--bogus"),
-    (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--out", None], "--out"),
-    (["frobnicate"], "invalid choice"),
-    ([], "required"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["run", "--policy", "nope", "--preset", "tiny", "--seeds", "2"], "unknown policy 'nope'"),
+        (["run", "--policy", "test-slot1", "--preset", "huge", "--seeds", "2"], "unknown preset 'huge'"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "n_agents"], "field=value"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "colour=red"], "'colour'"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "n_agents=0"], "n_agents"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--set", "n_groups=x"], "n_groups"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "0"], "--seeds must be >= 1"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "two"], "--seeds"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--workers", "0"], "--workers"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--backend", "mpi"], "--backend"),
+        (
+            ["run", "--policy", "test-slot1-dec", "--preset", "tiny", "--seeds", "2", "--set", "control=centralized"],
+            "requires control='decentralized'",
+        ),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--bogus"], "--bogus"),
+        (["run", "--policy", "test-slot1", "--preset", "tiny", "--seeds", "2", "--out", None], "--out"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
 def test_cli_errors_are_one_line_without_traceback(argv, needle, tmp_path, capsys):
     if argv and argv[-1] is None:
         argv = argv[:-2]  # --out missing
@@ -346,7 +405,8 @@ def test_cli_errors_are_one_line_without_traceback(argv, needle, tmp_path, capsy
     assert not (tmp_path / "out").exists()  # nothing ran
 
 
-# --- Ray ---------------------------------------------------------------------------------------------------------------
+# --- Ray --------------------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def local_ray():

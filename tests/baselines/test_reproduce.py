@@ -19,12 +19,23 @@ def test_report_has_every_experiment_a_verdict_and_its_plots(report):
     for experiment in EXPERIMENTS:
         assert f"## {experiment.title}" in text
     # one verdict row per claim, each saying holds / does not hold
-    verdict_rows = [line for line in text.split("## Verdicts")[1].split("\n## ")[0].splitlines()
-                    if line.startswith("| ") and not line.startswith("| experiment")]
+    verdict_rows = [
+        line
+        for line in text.split("## Verdicts")[1].split("\n## ")[0].splitlines()
+        if line.startswith("| ") and not line.startswith("| experiment")
+    ]
     assert len(verdict_rows) >= len(EXPERIMENTS)
     assert all(row.rstrip(" |").endswith(("holds", "**does not hold**")) for row in verdict_rows)
-    for plot in ("table1.png", "table2.png", "figure2.png", "figure3.png", "speed.png", "theorem33.png",
-                 "theorem35.png", "sensitivity.png"):
+    for plot in (
+        "table1.png",
+        "table2.png",
+        "figure2.png",
+        "figure3.png",
+        "speed.png",
+        "theorem33.png",
+        "theorem35.png",
+        "sensitivity.png",
+    ):
         assert (report.parent / plot).stat().st_size > 1000
         assert f"({plot})" in text
     # the lower-bound view: every table of episodes shows makespan over the lower bound
@@ -56,8 +67,10 @@ def test_the_verdict_statistics():
     assert unpaired.low < 0 < unpaired.high
     assert less_verdict(a, b, "x")[0] and not less_verdict(b, a, "x")[0]
     assert "opposite" in less_verdict(b, a, "x")[1]
-    assert less_verdict([1.0], [2.0], "x") == (False, "cannot be decided: x needs at least two seeds for a "
-                                                      "confidence interval")
+    assert less_verdict([1.0], [2.0], "x") == (
+        False,
+        "cannot be decided: x needs at least two seeds for a confidence interval",
+    )
     counts = [10, 20, 30]
     cent = [[1, 1.1, 0.9], [5, 5.1, 4.9], [9, 9.1, 8.9]]
     dec = [[3, 3.1, 2.9], [5, 5.2, 4.8], [4, 4.1, 3.9]]

@@ -8,12 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ces_env.config import make_config
-from ces_env.graphs import PARTITION_KINDS
-
 from ces_baselines.episode import run_episode
 from ces_baselines.registry import POLICIES, make_policy
 from ces_baselines.scripted import CESCentralized, CESDecentralized, HEFTPolicy, RandomPolicy
+from ces_env.config import make_config
+from ces_env.graphs import PARTITION_KINDS
 
 SCRIPTED = ("ces-centralized", "ces-decentralized", "random", "heft")
 GRAPHS = ("lds", "hds", "g18", "g40", "chain", "independent")
@@ -63,16 +62,28 @@ def test_every_policy_completes_every_task(name, data):
 @pytest.mark.parametrize("name", SCRIPTED)
 @pytest.mark.parametrize("mode", ["auto", "steered"])
 def test_policies_are_deterministic_given_the_seed(name, mode):
-    config = make_config(n_agents=5, n_groups=2, n_tasks=16, graph="lds", maze_size=6, exploration_mode=mode,
-                         speed_spread=0.3, **POLICIES[name].required_config)
+    config = make_config(
+        n_agents=5,
+        n_groups=2,
+        n_tasks=16,
+        graph="lds",
+        maze_size=6,
+        exploration_mode=mode,
+        speed_spread=0.3,
+        **POLICIES[name].required_config,
+    )
     first = run_episode(make_policy(name), config, 3)
     second = run_episode(make_policy(name), config, 3)
     assert first["metrics"] == second["metrics"] and first["env_steps"] == second["env_steps"]
 
 
 # every policy under every control it is defined for
-POLICY_CONTROLS = [(name, control) for name in SCRIPTED for control in ("centralized", "decentralized")
-                   if POLICIES[name].required_config.get("control", control) == control]
+POLICY_CONTROLS = [
+    (name, control)
+    for name in SCRIPTED
+    for control in ("centralized", "decentralized")
+    if POLICIES[name].required_config.get("control", control) == control
+]
 
 
 @pytest.mark.parametrize(("name", "control"), POLICY_CONTROLS)
@@ -101,8 +112,15 @@ def test_steered_exploration_is_depth_first(view_radius):
     """One agent, one task: every step after the task choice is one move, and depth-first search in a perfect maze
     of c cells makes at most 2(c-1) moves."""
     for seed in range(5):
-        config = make_config(n_agents=1, n_groups=1, n_tasks=1, maze_size=8, exploration_mode="steered",
-                             view_radius=view_radius, strict_actions=True)
+        config = make_config(
+            n_agents=1,
+            n_groups=1,
+            n_tasks=1,
+            maze_size=8,
+            exploration_mode="steered",
+            view_radius=view_radius,
+            strict_actions=True,
+        )
         result = run_episode(make_policy("ces-centralized"), config, seed)
         assert result["metrics"]["mu_g"] == [1]
         assert result["env_steps"] - 1 <= 2 * (8 * 8 - 1)

@@ -99,8 +99,15 @@ def test_random_rollouts_keep_the_invariants(config, seed):
 
 
 def test_knowledge_is_shared_within_the_group_only():
-    env = ces_env.parallel_env(n_agents=6, n_groups=2, n_tasks=24, tasks_per_class=6, maze_size=10,
-                               graph="independent", knowledge_sharing="group")
+    env = ces_env.parallel_env(
+        n_agents=6,
+        n_groups=2,
+        n_tasks=24,
+        tasks_per_class=6,
+        maze_size=10,
+        graph="independent",
+        knowledge_sharing="group",
+    )
     rollout(env, seed=1)
     sim = env.unwrapped.sim
     inst = sim.instance
@@ -117,8 +124,15 @@ def test_knowledge_sharing_saves_exploration():
     for sharing in ("none", "group"):
         ratios = []
         for seed in range(4):
-            env = ces_env.parallel_env(n_agents=4, n_groups=1, n_tasks=24, tasks_per_class=8, maze_size=16,
-                                       graph="independent", knowledge_sharing=sharing)
+            env = ces_env.parallel_env(
+                n_agents=4,
+                n_groups=1,
+                n_tasks=24,
+                tasks_per_class=8,
+                maze_size=16,
+                graph="independent",
+                knowledge_sharing=sharing,
+            )
             infos, _ = rollout(env, seed, policy=lambda e, o, r: {a: int(o[a]["action_mask"][1]) for a in e.agents})
             ratios.append(next(iter(infos.values()))["metrics"]["ET"])
         totals[sharing] = np.mean(ratios)

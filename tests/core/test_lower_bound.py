@@ -29,8 +29,9 @@ def book(busy: list[tuple[int, int]], earliest: int, length: int) -> int:
     return start
 
 
-def best_schedule_makespan(graph: nx.DiGraph, task_group, durations_by_agent, agent_group, *, centralized: bool,
-                           before: int, after: int) -> int:
+def best_schedule_makespan(
+    graph: nx.DiGraph, task_group, durations_by_agent, agent_group, *, centralized: bool, before: int, after: int
+) -> int:
     """Brute force over every list schedule: a topological order of the tasks and an agent of the task's group for
     each, every step as early as the protocol allows. Decentralized: a task starts ``before`` (claim latency) after
     its agent and its dependencies are free, and counts as done ``after`` (peer validation) later. Centralized: the
@@ -89,16 +90,25 @@ def test_lower_bound_never_exceeds_the_brute_force_optimum(case):
     rng = np.random.default_rng(seed)
     m = graph.number_of_nodes()
     mazes = [generate_maze(4, 5, rng) for _ in range(m)]
-    instance = assemble_instance(graph, np.ones(m), task_group, np.arange(m), agent_group, speeds, mazes,
-                                 n_groups=int(agent_group.max()) + 1)
-    config = make_config(n_agents=len(agent_group), n_groups=instance.n_groups, n_tasks=m, control=control,
-                         assign_service_ticks=before, validate_service_ticks=after, claim_latency_ticks=before,
-                         peer_validate_ticks=after)
+    instance = assemble_instance(
+        graph, np.ones(m), task_group, np.arange(m), agent_group, speeds, mazes, n_groups=int(agent_group.max()) + 1
+    )
+    config = make_config(
+        n_agents=len(agent_group),
+        n_groups=instance.n_groups,
+        n_tasks=m,
+        control=control,
+        assign_service_ticks=before,
+        validate_service_ticks=after,
+        claim_latency_ticks=before,
+        peer_validate_ticks=after,
+    )
     # the fastest possible execution of task j by agent a: walking its solution at a's speed
     lengths = instance.solution_lengths()
     durations = [np.maximum(1, np.ceil(lengths / s - 1e-9)).astype(np.int64) for s in speeds]
-    best = best_schedule_makespan(graph, task_group, durations, agent_group, centralized=control == "centralized",
-                                  before=before, after=after)
+    best = best_schedule_makespan(
+        graph, task_group, durations, agent_group, centralized=control == "centralized", before=before, after=after
+    )
     assert makespan_lower_bound(instance, config) <= best
 
 
@@ -106,8 +116,9 @@ def test_lower_bound_is_tight_on_a_chain():
     rng = np.random.default_rng(0)
     graph = nx.path_graph(4, create_using=nx.DiGraph)
     mazes = [generate_maze(5, 5, rng) for _ in range(4)]
-    instance = assemble_instance(graph, np.ones(4), np.zeros(4), np.arange(4), np.zeros(2), np.ones(2), mazes,
-                                 n_groups=1)
+    instance = assemble_instance(
+        graph, np.ones(4), np.zeros(4), np.arange(4), np.zeros(2), np.ones(2), mazes, n_groups=1
+    )
     config = make_config(n_agents=2, n_groups=1, n_tasks=4, assign_service_ticks=3, validate_service_ticks=2)
     expected = int(min_task_durations(instance).sum()) + 4 * (3 + 2)
     assert makespan_lower_bound(instance, config) == expected
@@ -119,8 +130,8 @@ def test_protocol_costs_raise_the_bound(control):
 
     base = make_config(n_agents=4, n_groups=2, n_tasks=12, maze_size=6, control=control)
     instance = generate_instance(base, np.random.default_rng(1))
-    cheap = base.replace(assign_service_ticks=0, validate_service_ticks=0, claim_latency_ticks=0,
-                         peer_validate_ticks=0)
-    costly = base.replace(assign_service_ticks=20, validate_service_ticks=20, claim_latency_ticks=20,
-                          peer_validate_ticks=20)
+    cheap = base.replace(assign_service_ticks=0, validate_service_ticks=0, claim_latency_ticks=0, peer_validate_ticks=0)
+    costly = base.replace(
+        assign_service_ticks=20, validate_service_ticks=20, claim_latency_ticks=20, peer_validate_ticks=20
+    )
     assert makespan_lower_bound(instance, cheap) < makespan_lower_bound(instance, costly)
