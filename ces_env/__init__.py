@@ -5,7 +5,8 @@ See ``ces_env.env`` (the environment's documentation page) and the README.
 """
 
 from ces_env.config import PRESETS, CESConfig, ConfigError, make_config
-from ces_env.core.simulator import METRIC_KEYS, CESSimulator
+from ces_env.core.metrics import METRIC_KEYS
+from ces_env.core.simulator import CESSimulator
 from ces_env.env import CESParallelEnv, env, parallel_env
 from ces_env.generator import assemble_instance, generate_instance
 

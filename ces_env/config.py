@@ -12,13 +12,20 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
+
+Partition = Literal["interdependent", "independent"]
+KnowledgeSharing = Literal["none", "group", "global"]
+ExplorationMode = Literal["auto", "steered"]
+RewardMode = Literal["individual", "team"]
 
 CONTROLS = ("centralized", "decentralized")
-PARTITIONS = ("interdependent", "independent")
-KNOWLEDGE_SHARING = ("none", "group", "global")
-EXPLORATION_MODES = ("auto", "steered")
-REWARD_MODES = ("individual", "team")
+"""The paper's two controls. Any protocol registered in ``ces_env.core.control.CONTROL_PROTOCOLS`` is a legal
+``control``; these two are the ones the main job and the reproduction compare."""
+PARTITIONS: tuple[str, ...] = get_args(Partition)
+KNOWLEDGE_SHARING: tuple[str, ...] = get_args(KnowledgeSharing)
+EXPLORATION_MODES: tuple[str, ...] = get_args(ExplorationMode)
+REWARD_MODES: tuple[str, ...] = get_args(RewardMode)
 
 
 class ConfigError(ValueError):
@@ -38,15 +45,16 @@ class CESConfig:
     """Number of agents n; they are split into ``n_groups`` groups of n/l agents (sizes differ by at most one)."""
     n_groups: int = 2
     """Number of groups l (1 <= l <= n_agents)."""
-    n_tasks: int = 40
-    """Number of tasks m."""
+    n_tasks: int = None  # type: ignore[assignment]  # None is resolved in __post_init__: readers always see an int
+    """Number of tasks m. Not given (None): the graph file's own task count for a file, ``DEFAULT_N_TASKS`` (40) for a
+    family. Resolved when the config is built, so ``replace(graph=...)`` keeps it unless ``n_tasks=None`` is passed."""
 
     # --- tasks -----------------------------------------------------------------------------------------------------
     graph: str = "lds"
     """Dependency graph: a family name (``ces_env.graphs.GRAPH_FAMILIES``) or the path of a graph file."""
     graph_density: float | None = None
     """Edge probability of the random layered families (None: the family's default). Rejected for other sources."""
-    partition: str = "interdependent"
+    partition: Partition = "interdependent"
     """How tasks are split among groups: ``"interdependent"`` (balanced random split; dependencies cross groups) or
     ``"independent"`` (whole connected components per group; no dependency crosses groups)."""
     reward_range: tuple[float, float] = (1.0, 10.0)
@@ -74,8 +82,9 @@ class CESConfig:
 
     # --- group control protocol --------------------------------------------------------------------------------------
     control: str = "centralized"
-    """``"centralized"``: one controller per group (a FIFO single server) assigns tasks and validates solutions.
-    ``"decentralized"``: agents claim ready tasks themselves and validate peer to peer."""
+    """The group control protocol (``ces_env.core.control``): ``"centralized"``: one controller per group (a FIFO
+    single server) assigns tasks and validates solutions. ``"decentralized"``: agents claim ready tasks themselves and
+    validate peer to peer. Any registered protocol's name is accepted."""
     assign_service_ticks: int = 2
     """Centralized: controller service time of one task assignment."""
     validate_service_ticks: int = 4
@@ -85,7 +94,7 @@ class CESConfig:
     that window conflict, and the earlier claim (then the lower agent id) wins."""
     peer_validate_ticks: int = 4
     """Decentralized: time for the peers to validate a broadcast solution."""
-    knowledge_sharing: str = "group"
+    knowledge_sharing: KnowledgeSharing = "group"
     """Who learns a validated solution: ``"none"`` (only the solver), ``"group"`` (the solver's group, the paper's
     choice) or ``"global"`` (every agent)."""
     split_ticks_per_group: int = 2
@@ -94,7 +103,7 @@ class CESConfig:
     """System-level work after the last task: collecting results costs this many ticks per group."""
 
     # --- environment -----------------------------------------------------------------------------------------------
-    exploration_mode: str = "auto"
+    exploration_mode: ExplorationMode = "auto"
     """``"auto"``: exploration runs by itself at the agent's speed and the env jumps to the next decision.
     ``"steered"``: exploring agents choose every maze move (N/E/S/W) from a local view of the maze."""
     n_candidates: int = 8
@@ -103,7 +112,7 @@ class CESConfig:
     """Steered mode: the local maze view is (2r+1) x (2r+1) cells around the agent."""
     wait_ticks: int = 1
     """An agent that chooses to wait while tasks are available is asked again after this many ticks."""
-    reward_mode: str = "individual"
+    reward_mode: RewardMode = "individual"
     """``"individual"``: a task's reward goes to the agent whose solution is validated (reward-first).
     ``"team"``: every agent receives the sum of the rewards the whole team earned in the step."""
     time_penalty: float = 0.0
@@ -115,6 +124,8 @@ class CESConfig:
     """If True, a masked-out action raises ``ValueError``; if False it is treated as wait (and counted in the info)."""
 
     def __post_init__(self) -> None:
+        if self.n_tasks is None:  # frozen: set once, before validation, so that every check sees the count
+            object.__setattr__(self, "n_tasks", _default_n_tasks(self.graph))
         _validate(self)
 
     # --- derived -----------------------------------------------------------------------------------------------------
@@ -139,6 +150,19 @@ class CESConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(CESConfig))
+DEFAULT_N_TASKS = 40
+
+
+def _default_n_tasks(graph: Any) -> int:
+    """The file's task count for a graph file, else ``DEFAULT_N_TASKS``; a bad ``graph`` is left to ``_validate``,
+    which reports it naming the field (the file's parse is cached, so a good file is read once for both)."""
+    from ces_env.graphs import file_task_count  # late import, like the checks in _validate
+
+    try:
+        count = file_task_count(graph)
+    except (TypeError, ValueError, OSError):
+        return DEFAULT_N_TASKS
+    return DEFAULT_N_TASKS if count is None else count
 
 
 def _validate(c: CESConfig) -> None:
@@ -219,7 +243,9 @@ def _validate(c: CESConfig) -> None:
     if c.speed_spread >= 1.0:
         fail("speed_spread", f"must be < 1 so that every speed stays positive, got {c.speed_spread}")
 
-    check_choice("control", CONTROLS)
+    from ces_env.core.control import CONTROL_PROTOCOLS  # late import: protocols may be registered after this module
+
+    check_choice("control", tuple(CONTROL_PROTOCOLS))
     for name in (
         "assign_service_ticks",
         "validate_service_ticks",

@@ -107,13 +107,15 @@ class Viewer:
             f"messages {sim.messages}  conflicts {sim.conflicts}"
         ]
         status_letters = "iqcesrvf"  # idle queued claiming exploring steering replaying validating finished
+        queue_lengths = sim.control.queue_lengths()
+        has_controller = sim.control.busy_ticks() is not None
         for group in range(inst.n_groups):
             members = np.flatnonzero(inst.agent_group == group)
             states = "".join(status_letters[sim.agent_status[a]] for a in members)
             tasks = inst.task_group == group
             ready = int(np.count_nonzero(sim.task_status[tasks] == TaskStatus.READY))
             done = int(sim.group_completed[group])
-            queue = f" queue {len(sim.ctrl_queue[group])}" if sim.centralized else ""
+            queue = f" queue {queue_lengths[group]}" if has_controller else ""
             lines.append(
                 f"  g{group}: {done:4d}/{int(tasks.sum()):<4d} done  {ready:3d} ready  agents [{states}]{queue}"
             )

@@ -1,7 +1,7 @@
 """``results.csv``: one row per (policy, config, seed), and the mean ± 95% CI summary table.
 
 Columns: ``policy``, ``preset``, ``seed``, every config field (``ces_env.config.FIELD_NAMES``), every metric key
-(``ces_env.core.simulator.METRIC_KEYS``), then ``env_steps``, ``wall_seconds``, ``truncated``, ``job_key``. A cell
+(``ces_env.core.metrics.METRIC_KEYS``), then ``env_steps``, ``wall_seconds``, ``truncated``, ``job_key``. A cell
 holds a plain string for the text columns (policy, preset, job_key, string config fields such as ``graph``), an empty
 cell for None, and JSON for everything else: numbers, ``true``/``false``, and lists (``ET_g``, ``reward_range``) as
 JSON arrays. :func:`read_results` decodes every cell back, so ``read_results(write_results(rows, p)) == rows``.
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ces_env.config import FIELD_NAMES, CESConfig
-from ces_env.core.simulator import METRIC_KEYS
+from ces_env.core.metrics import METRIC_KEYS
 from ces_env.summary import mean_ci
 
 RESULTS_FILE = "results.csv"

@@ -27,7 +27,7 @@ from ces_baselines.episode import run_episode
 from ces_baselines.harness.results import RESULTS_FILE, _atomic_write_text, write_results
 from ces_baselines.policy import Policy
 from ces_env.config import CESConfig, ConfigError, make_config
-from ces_env.core.simulator import METRIC_KEYS
+from ces_env.core.metrics import METRIC_KEYS
 
 BACKENDS = ("local", "ray")
 ROWS_DIR = "rows"

@@ -19,7 +19,7 @@ from ces_baselines.harness.cli import main
 from ces_baselines.policy import Policy, deciding_agents
 from ces_baselines.registry import POLICIES, register
 from ces_env.config import FIELD_NAMES, PRESETS, ConfigError
-from ces_env.core.simulator import METRIC_KEYS
+from ces_env.core.metrics import METRIC_KEYS
 from ces_env.summary import mean_ci
 
 

@@ -1,0 +1,384 @@
+"""Group control protocols: how a group hands out its ready tasks and validates its agents' solutions.
+
+The simulator (:class:`ces_env.core.simulator.CESSimulator`) owns what every protocol shares: the tasks and their
+dependencies, the agents and their executions in the mazes, knowledge, rewards and time. What differs between
+centralized control, decentralized claiming, an auction or a failing controller is an object plugged into it, a
+:class:`ControlProtocol`, as a ``Scenario`` is plugged into MPE2's ``World``. The simulator calls the protocol's hooks
+at fixed points of an agent's cycle and never asks which protocol it runs.
+
+Adding a protocol
+-----------------
+Write one subclass of :class:`ControlProtocol` and decorate it with :func:`register_control`; its ``name`` is then a
+legal value of the config field ``control``. Nothing in the simulator changes. An agent's cycle and the hooks on it:
+
+1. The agent becomes available (start, after a validation, after a lost claim, after waiting): the simulator calls
+   :meth:`~ControlProtocol.agent_available`. Set the agent's status (``AgentStatus.IDLE`` or ``QUEUED``) and either
+   put it among the deciders (:meth:`~ControlProtocol.task_deciders`) or park it until a task of its group becomes
+   ready (:meth:`~ControlProtocol.tasks_ready`).
+2. The policy answers for every decider: a task among :meth:`~ControlProtocol.candidates` of the agent's group
+   (:meth:`~ControlProtocol.choose`) or wait (:meth:`~ControlProtocol.decline`; the simulator then marks the agent
+   idle and makes it available again after ``wait_ticks``). To hold the task, call :meth:`CESSimulator.reserve`;
+   when the agent may start, call :meth:`CESSimulator.start_execution` (at once, or from a timed event).
+3. The agent finishes its execution: :meth:`~ControlProtocol.submit`. Validate (at once or after a delay) and then
+   call :meth:`CESSimulator.conclude_validation`, which checks the path with the real validator, pays or rejects,
+   releases dependents and makes the agent available again.
+4. A group completes its tasks: :meth:`~ControlProtocol.group_finished` drops whatever the protocol still holds for it.
+
+Time is charged by scheduling the protocol's own events with :meth:`CESSimulator.schedule` (a callable and an
+integer argument); messages and conflicts are counted with :meth:`CESSimulator.add_messages` and
+:meth:`CESSimulator.add_conflict`. Three class methods give the protocol's share of the analysis, so the lower bound
+and the truncation limit stay valid for it: :meth:`~ControlProtocol.task_overheads` (fixed ticks before a task can
+start and after it ends), :meth:`~ControlProtocol.resource_bound` (e.g. a single server's total service time) and
+:meth:`~ControlProtocol.max_task_overhead`. :meth:`~ControlProtocol.queue_lengths` and
+:meth:`~ControlProtocol.busy_ticks` feed the observations, the state, the viewer and ``controller_utilization``.
+
+A protocol may only read the simulator's public arrays and call its public methods; the policy sees the protocol
+through the candidates and the action mask only.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from ces_env.types import AgentStatus, Instance, TaskStatus
+
+if TYPE_CHECKING:
+    from ces_env.config import CESConfig
+    from ces_env.core.simulator import CESSimulator
+
+Handler = Callable[[int], None]
+"""A timed event's action: called with the event's integer argument (an agent, a group or a task)."""
+
+
+class ControlProtocol:
+    """The base class of group control protocols; its module docstring is the guide to writing one.
+
+    The base class implements the parts most protocols share: candidates are the group's ready tasks in candidate
+    order (reward descending, then task id), no queue and no controller. Subclasses must implement
+    :meth:`agent_available`, :meth:`task_deciders`, :meth:`choose`, :meth:`decline`, :meth:`submit`,
+    :meth:`tasks_ready` and :meth:`group_finished`.
+    """
+
+    name: ClassVar[str]
+    """The value of the config field ``control`` that selects this protocol."""
+    description: ClassVar[str]
+    """One line for listings."""
+
+    def __init__(self, sim: CESSimulator) -> None:
+        self.sim = sim
+
+    # -------------------------------------------------------------------------------------------- the agent's cycle
+    def agent_available(self, agent: int) -> None:
+        """``agent`` has no task and its group has unfinished tasks: let it decide, queue it or park it."""
+        raise NotImplementedError
+
+    def task_deciders(self) -> list[int]:
+        """Agents that must choose a task (or wait) now, sorted by id."""
+        raise NotImplementedError
+
+    def has_deciders(self) -> bool:
+        """Whether some agent must choose a task now (the simulator stops advancing time while this holds)."""
+        return bool(self.task_deciders())
+
+    def candidates(self, group: int) -> np.ndarray:
+        """Task ids a decider of ``group`` chooses among, in slot order. Default: the group's ready tasks."""
+        order = self.sim.group_order[group]
+        return order[self.sim.task_status[order] == TaskStatus.READY]
+
+    def choose(self, agent: int, task: int) -> None:
+        """A decider chose ``task`` (one of its group's candidates; ``sim.agent_task[agent]`` is already set)."""
+        raise NotImplementedError
+
+    def decline(self, agent: int) -> None:
+        """A decider chose to wait: forget its decision (the simulator idles it and wakes it after ``wait_ticks``)."""
+        raise NotImplementedError
+
+    def submit(self, agent: int) -> None:
+        """``agent`` finished executing its task; the task and the agent are ``VALIDATING``. Validate it."""
+        raise NotImplementedError
+
+    def tasks_ready(self, group: int) -> None:
+        """Some task of ``group`` became ready (released by a dependency or back from a rejected solution)."""
+        raise NotImplementedError
+
+    def group_finished(self, group: int) -> None:
+        """``group`` completed all of its tasks: drop what is still pending for it (its agents are finished)."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------------------------------------- what others read
+    def queue_lengths(self) -> np.ndarray:
+        """(l,) jobs waiting at each group's controller (zeros for a protocol without one)."""
+        return np.zeros(self.sim.instance.n_groups, dtype=np.int64)
+
+    def busy_ticks(self) -> np.ndarray | None:
+        """(l,) ticks each group's controller has been busy up to now (service in progress included), or None for a
+        protocol without a controller (``controller_utilization`` is then 0)."""
+        return None
+
+    # -------------------------------------------------------------------------------------------- analysis
+    @classmethod
+    def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
+        """(ticks before a task can start, ticks after it ends until it is validated) that no policy avoids."""
+        raise NotImplementedError
+
+    @classmethod
+    def resource_bound(cls, instance: Instance, config: CESConfig) -> int:
+        """A lower bound on the makespan from a resource the protocol serialises (0 when there is none)."""
+        return 0
+
+    @classmethod
+    def max_task_overhead(cls, config: CESConfig) -> int:
+        """An upper bound on the protocol's own ticks per task without waiting in a queue (for ``max_ticks``)."""
+        before, after = cls.task_overheads(config)
+        return before + after
+
+
+CONTROL_PROTOCOLS: dict[str, type[ControlProtocol]] = {}
+"""Registered protocols by name: the legal values of the config field ``control``."""
+
+
+def register_control(cls: type[ControlProtocol]) -> type[ControlProtocol]:
+    """Class decorator: make ``cls`` selectable with ``control=cls.name``."""
+    if cls.name in CONTROL_PROTOCOLS and CONTROL_PROTOCOLS[cls.name] is not cls:
+        raise ValueError(f"control protocol {cls.name!r} is registered twice")
+    CONTROL_PROTOCOLS[cls.name] = cls
+    return cls
+
+
+def control_protocol(name: str) -> type[ControlProtocol]:
+    """The protocol class registered under ``name``."""
+    try:
+        return CONTROL_PROTOCOLS[name]
+    except KeyError:
+        raise ValueError(f"unknown control protocol {name!r}; known: {', '.join(CONTROL_PROTOCOLS)}") from None
+
+
+# controller jobs
+_ASSIGN, _VALIDATE = 0, 1
+
+
+@register_control
+class CentralizedControl(ControlProtocol):
+    """One controller per group, a FIFO single server that assigns tasks and validates solutions.
+
+    An available agent sends a request (1 message) that joins its group's queue. When the request reaches the head,
+    the controller decides (the policy plays the controller for that agent) and spends ``assign_service_ticks`` on the
+    assignment (1 message back); the task is reserved at once, so no conflict is possible. A finished agent's solution
+    (1 message) joins the same queue and costs ``validate_service_ticks``; the verdict goes back (1 message). If no
+    task is ready the controller parks the request and serves it again when a task of the group becomes ready.
+    Requests and validations wait behind each other: the queue is the bottleneck of many agents.
+    """
+
+    name: ClassVar[str] = "centralized"
+    description: ClassVar[str] = "a FIFO controller per group assigns tasks and validates solutions"
+
+    def __init__(self, sim: CESSimulator) -> None:
+        super().__init__(sim)
+        n_groups = sim.instance.n_groups
+        self.queue: list[deque[tuple[int, int]]] = [deque() for _ in range(n_groups)]
+        self.job: list[tuple[int, int] | None] = [None] * n_groups  # (kind, agent) in service
+        self.deciding = np.full(n_groups, -1, dtype=np.int64)  # the agent whose assignment the policy decides
+        self.served_ticks = np.zeros(n_groups, dtype=np.int64)  # completed service time
+        self.job_start = np.zeros(n_groups, dtype=np.int64)
+        self.parked: list[list[int]] = [[] for _ in range(n_groups)]
+
+    def agent_available(self, agent: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        self.sim.add_messages(1)  # the request to the controller
+        self.sim.agent_status[agent] = AgentStatus.QUEUED
+        self.queue[group].append((_ASSIGN, agent))
+        self._serve_next(group)
+
+    def task_deciders(self) -> list[int]:
+        return sorted(int(a) for a in self.deciding if a >= 0)
+
+    def has_deciders(self) -> bool:
+        return bool((self.deciding >= 0).any())
+
+    def choose(self, agent: int, task: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        self.deciding[group] = -1
+        self.sim.reserve(task, agent)  # the controller knows its own reservations: no conflict is possible
+        self._start_service(group, _ASSIGN, agent, self.sim.config.assign_service_ticks)
+
+    def decline(self, agent: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        if self.deciding[group] == agent:
+            self.deciding[group] = -1  # the controller declines to assign now and serves its next job
+            self._serve_next(group)
+
+    def submit(self, agent: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        self.sim.add_messages(1)  # the solution to the controller
+        self.queue[group].append((_VALIDATE, agent))
+        self._serve_next(group)
+
+    def tasks_ready(self, group: int) -> None:
+        waiting, self.parked[group] = self.parked[group], []
+        for agent in sorted(waiting):
+            self.queue[group].append((_ASSIGN, agent))  # the controller still holds the request
+        if waiting:
+            self._serve_next(group)
+
+    def group_finished(self, group: int) -> None:
+        self.parked[group].clear()
+        self.queue[group].clear()
+        self.deciding[group] = -1
+
+    def queue_lengths(self) -> np.ndarray:
+        return np.array([len(q) for q in self.queue], dtype=np.int64)
+
+    def busy_ticks(self) -> np.ndarray:
+        busy = self.served_ticks.copy()
+        serving = np.array([job is not None for job in self.job])
+        busy[serving] += self.sim.time - self.job_start[serving]  # service in progress, up to now
+        return busy
+
+    @classmethod
+    def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
+        return config.assign_service_ticks, config.validate_service_ticks
+
+    @classmethod
+    def resource_bound(cls, instance: Instance, config: CESConfig) -> int:
+        """A group's controller serves each of its tasks' assignment and validation one at a time."""
+        per_task = config.assign_service_ticks + config.validate_service_ticks
+        tasks_per_group = np.bincount(instance.task_group, minlength=instance.n_groups)
+        return int(tasks_per_group.max()) * per_task
+
+    def _serve_next(self, group: int) -> None:
+        """Serve the next job of an idle controller (FIFO); stop at an assignment that needs a decision."""
+        sim = self.sim
+        while self.job[group] is None and self.deciding[group] < 0 and self.queue[group]:
+            kind, agent = self.queue[group].popleft()
+            if kind == _VALIDATE:
+                self._start_service(group, _VALIDATE, agent, sim.config.validate_service_ticks)
+            elif sim.group_remaining[group] == 0:
+                sim.agent_status[agent] = AgentStatus.FINISHED
+            elif len(self.candidates(group)):
+                self.deciding[group] = agent
+            else:
+                self.parked[group].append(agent)
+
+    def _start_service(self, group: int, kind: int, agent: int, ticks: int) -> None:
+        self.job[group] = (kind, agent)
+        self.job_start[group] = self.sim.time
+        self.sim.schedule(self.sim.time + ticks, self._service_done, group)
+
+    def _service_done(self, group: int) -> None:
+        sim = self.sim
+        job = self.job[group]
+        assert job is not None, "a controller finished a service it never started"
+        kind, agent = job
+        self.job[group] = None
+        self.served_ticks[group] += sim.time - self.job_start[group]
+        sim.add_messages(1)  # the verdict, or the assignment, back to the agent
+        if kind == _VALIDATE:
+            sim.conclude_validation(agent)
+        else:
+            sim.start_execution(agent, int(sim.agent_task[agent]))
+        if not sim.terminated:
+            self._serve_next(group)
+
+
+@register_control
+class DecentralizedControl(ControlProtocol):
+    """Agents claim ready tasks themselves and validate peer to peer.
+
+    An available agent picks a ready task of its group and broadcasts a claim to its ``s-1`` peers (``s-1``
+    messages). The claim takes ``claim_latency_ticks`` to reach everybody: until then the task still looks ready to
+    the others (it stays among their candidates), and a second claim on it conflicts. The earliest claim wins (same
+    tick: the lower agent id, as decisions are applied in id order); the loser has lost the latency and decides again.
+    Validation goes to the peers and their verdicts come back (``2(s-1)`` messages), taking ``peer_validate_ticks``.
+    """
+
+    name: ClassVar[str] = "decentralized"
+    description: ClassVar[str] = "agents claim ready tasks (claims propagate with a latency) and validate peer to peer"
+
+    def __init__(self, sim: CESSimulator) -> None:
+        super().__init__(sim)
+        self.deciding: set[int] = set()
+        self.parked: list[list[int]] = [[] for _ in range(sim.instance.n_groups)]
+        self.claim_time = np.full(sim.instance.n_tasks, -1, dtype=np.int64)
+        self.claim_lost = np.zeros(sim.instance.n_agents, dtype=bool)
+
+    def agent_available(self, agent: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        self.sim.agent_status[agent] = AgentStatus.IDLE
+        if len(self.candidates(group)):
+            self.deciding.add(agent)
+        else:
+            self.parked[group].append(agent)
+
+    def task_deciders(self) -> list[int]:
+        return sorted(self.deciding)
+
+    def has_deciders(self) -> bool:
+        return bool(self.deciding)
+
+    def candidates(self, group: int) -> np.ndarray:
+        """Ready tasks, and tasks whose claim has not reached the peers yet (claiming one conflicts)."""
+        sim = self.sim
+        order = sim.group_order[group]
+        status = sim.task_status[order]
+        in_flight = (status == TaskStatus.CLAIMED) & (
+            self.claim_time[order] + sim.config.claim_latency_ticks > sim.time
+        )
+        return order[(status == TaskStatus.READY) | in_flight]
+
+    def choose(self, agent: int, task: int) -> None:
+        sim = self.sim
+        group = int(sim.instance.agent_group[agent])
+        self.deciding.discard(agent)
+        sim.add_messages(int(sim.group_size[group]) - 1)  # the claim broadcast
+        sim.agent_status[agent] = AgentStatus.CLAIMING
+        if sim.task_status[task] == TaskStatus.READY:
+            sim.reserve(task, agent)
+            self.claim_time[task] = sim.time
+            self.claim_lost[agent] = False
+        else:  # an earlier claim, not yet visible, holds the task: this claim will lose
+            self.claim_lost[agent] = True
+            sim.add_conflict()
+        sim.schedule(sim.time + sim.config.claim_latency_ticks, self._claim_resolved, agent)
+
+    def decline(self, agent: int) -> None:
+        self.deciding.discard(agent)
+
+    def submit(self, agent: int) -> None:
+        sim = self.sim
+        group = int(sim.instance.agent_group[agent])
+        sim.add_messages(2 * (int(sim.group_size[group]) - 1))  # the solution to the peers, their verdicts back
+        sim.schedule(sim.time + sim.config.peer_validate_ticks, sim.conclude_validation, agent)
+
+    def tasks_ready(self, group: int) -> None:
+        waiting, self.parked[group] = self.parked[group], []
+        self.deciding.update(waiting)
+
+    def group_finished(self, group: int) -> None:
+        self.deciding.difference_update(self.sim.instance.group_agents(group).tolist())
+        self.parked[group].clear()
+
+    @classmethod
+    def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
+        return config.claim_latency_ticks, config.peer_validate_ticks
+
+    def _claim_resolved(self, agent: int) -> None:
+        if self.claim_lost[agent]:
+            self.claim_lost[agent] = False
+            self.sim.make_available(agent)
+        else:
+            self.sim.start_execution(agent, int(self.sim.agent_task[agent]))
+
+
+__all__ = [
+    "CONTROL_PROTOCOLS",
+    "CentralizedControl",
+    "ControlProtocol",
+    "DecentralizedControl",
+    "Handler",
+    "control_protocol",
+    "register_control",
+]
