@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 Partition = Literal["interdependent", "independent"]
 KnowledgeSharing = Literal["none", "group", "global"]
 ExplorationMode = Literal["auto", "steered"]
-RewardMode = Literal["individual", "team"]
+RewardMode = Literal["individual", "team", "time"]
 
 CONTROLS = ("centralized", "decentralized")
 """The paper's two controls. Any protocol registered in ``ces_env.core.control.CONTROL_PROTOCOLS`` is a legal
@@ -110,11 +110,18 @@ class CESConfig:
     """K: number of ready-task slots an idle agent chooses from (ordered by reward, then task id)."""
     view_radius: int = 2
     """Steered mode: the local maze view is (2r+1) x (2r+1) cells around the agent."""
-    wait_ticks: int = 1
-    """An agent that chooses to wait while tasks are available is asked again after this many ticks."""
+    wait_ticks: int | None = None
+    """How long a wait lasts. None (default): until something changes for the agent (a task of its group becomes
+    ready, a claim or an assignment resolves, a groupmate frees up); if nothing else is pending, the waiting agents are
+    asked again with waiting masked out, and if they still wait the episode is truncated. An integer: the agent is
+    asked again after this many ticks (>= 1; greedy policies can then wait until ``max_ticks``)."""
     reward_mode: RewardMode = "individual"
     """``"individual"``: a task's reward goes to the agent whose solution is validated (reward-first).
-    ``"team"``: every agent receives the sum of the rewards the whole team earned in the step."""
+    ``"team"``: every agent receives the sum of the rewards the whole team earned in the step.
+    ``"time"``: every live agent receives ``-elapsed_ticks / reward_time_scale`` each step, so that each agent's
+    undiscounted return is ``-ET / reward_time_scale`` (train with this to minimise ET)."""
+    reward_time_scale: float = 1.0
+    """``reward_mode="time"``: ticks per unit of reward (> 0), e.g. about the ET of an episode for returns near -1."""
     time_penalty: float = 0.0
     """Reward subtracted from every agent per elapsed tick (>= 0)."""
     max_ticks: int | None = None
@@ -260,8 +267,10 @@ def _validate(c: CESConfig) -> None:
     check_choice("exploration_mode", EXPLORATION_MODES)
     check_int("n_candidates", 1)
     check_int("view_radius", 0)
-    check_int("wait_ticks", 1)
+    if c.wait_ticks is not None:
+        check_int("wait_ticks", 1)
     check_choice("reward_mode", REWARD_MODES)
+    check_number("reward_time_scale", 0.0, strict=True)
     check_number("time_penalty", 0.0)
     if c.max_ticks is not None:
         check_int("max_ticks", 1)

@@ -37,16 +37,23 @@ can name the tasks they bid on.
 masked-out action raises ``ValueError`` with ``strict_actions=True``; otherwise it is treated as wait and counted in
 ``info["invalid_action"]``.
 
-**Observation** (all features in [0, 1]), ``D = 18 + 6K (+ 5(2r+1)^2 in the steered mode)``:
-``[0:8]`` the agent's status one-hot (idle, queued, claiming, exploring, steering, replaying, validating, finished);
-``[8]`` deciding a task now; ``[9]`` deciding a move now; ``[10]`` speed / fastest speed; ``[11]`` tick / max_ticks;
-``[12]`` group's completed fraction; ``[13]`` ready tasks / group tasks; ``[14]`` idle fraction of the group;
-``[15]`` controller queue / group size (centralized); ``[16]`` progress of the current exploration or replay (0
-while steering); ``[17]`` fraction of
-inference classes the agent knows. Then K slots of 6 features: valid, reward / max reward, solution known by the
-agent, successors / max successors, upward rank (longest path to a sink over minimal durations) / max, a groupmate is
-exploring the same maze. Steered mode: the (2r+1)x(2r+1) local view of the maze around the agent, channels open
-north/east/south/west and visited, row-major.
+**Observation** (all features in [0, 1]), ``D = 20 + 6K (+ 5(2r+1)^2 in the steered mode)``. Features by their names
+in the layout of ``ces_env.observations`` (read them with ``agent_feature_index(name)`` and
+``slot_feature_index(k, name)``; ``tests/test_observation_layout.py`` checks this paragraph against it):
+``[0:8]`` ``status_*``: the agent's status one-hot, in ``AgentStatus`` order (idle, queued, claiming, exploring,
+steering, replaying, validating, finished); ``[8]`` ``deciding_task``: deciding a task now; ``[9]`` ``deciding_move``:
+deciding a move now; ``[10]`` ``speed``: speed / fastest speed; ``[11]`` ``time``: x / (1 + x), x = ticks since the
+start / the makespan lower bound; ``[12]`` ``group_progress``: the group's completed fraction; ``[13]``
+``group_ready``: its ready tasks / its tasks; ``[14]`` ``group_idle``: idle fraction of the group; ``[15]``
+``controller_queue``: controller queue / group size (centralized); ``[16]`` ``job_progress``: progress of the current
+exploration or replay (0 while steering); ``[17]`` ``classes_known``: fraction of inference classes the agent knows;
+``[18]`` ``index_in_group``: the agent's index in its group / (group size - 1); ``[19]`` ``decider_rank``: its rank
+among the group's agents deciding a task now / (their number - 1). Then, from ``[20 + 6k]``, slot k's 6 features
+(k = 0..K-1, taken by action k + 1): ``valid``, ``reward`` (/ max reward), ``known`` (solution known by the agent),
+``successors`` (/ max), ``upward_rank`` (longest path to a sink over minimal durations, / max),
+``class_in_progress`` (a groupmate is exploring the same maze). Steered mode, from ``[20 + 6K]``: the (2r+1)x(2r+1)
+local view of the maze around the agent, row-major, 5 channels per cell: ``open_north``, ``open_east``,
+``open_south``, ``open_west``, ``visited``.
 
 **Rewards.** ``reward_mode="individual"`` (default, reward-first): a task's reward goes to the agent whose solution is
 validated, at the step in which the validation completes. ``"team"``: every agent receives the team's reward of the
@@ -159,8 +166,11 @@ class CESParallelEnv(ParallelEnv):
         self.sim = CESSimulator(self.config, instance, self.np_random)
         self._builder.bind(instance)
         self.agents = self.possible_agents[:]
+        self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too
         self.sim.advance()
         observations, infos = self._observe()
+        for info in infos.values():
+            info["elapsed_ticks"] = 0
         return observations, infos
 
     def step(self, actions: dict[str, int]):
@@ -171,27 +181,33 @@ class CESParallelEnv(ParallelEnv):
         if unknown:
             raise ValueError(f"actions given for agents that are not live: {sorted(unknown)}")
         task_choices, moves, invalid = self._decode(actions)
-        before = sim.time
         sim.decide(task_choices, moves)
         sim.advance()
-        elapsed = sim.time - before
+        elapsed = sim.time - self._clock  # summed over the steps of an episode: exactly ET
+        self._clock = sim.time
 
         earned = sim.pop_rewards()
         if self.config.reward_mode == "team":
             earned = np.full_like(earned, earned.sum())
+        elif self.config.reward_mode == "time":
+            earned = np.full_like(earned, -elapsed / self.config.reward_time_scale)
         earned -= self.config.time_penalty * elapsed
 
         observations, infos = self._observe()
         rewards = {a: float(earned[i]) for i, a in enumerate(self.agents)}
         terminations = {a: bool(sim.terminated) for a in self.agents}
         truncations = {a: bool(sim.truncated and not sim.terminated) for a in self.agents}
+        for a in self.agents:
+            infos[a]["elapsed_ticks"] = elapsed
         for a in invalid:
             infos[a]["invalid_action"] = True
         if sim.terminated or sim.truncated:
             metrics, stats = sim.metrics(), sim.stats()
+            reason = None if sim.terminated else ("stalled" if sim.stalled else "max_ticks")
             for a in self.agents:
                 infos[a]["metrics"] = metrics
                 infos[a]["stats"] = stats
+                infos[a]["truncation_reason"] = reason
             self.agents = []
         if self.render_mode == "human":
             self.render()

@@ -6,6 +6,9 @@ environment builds it after every step. The layouts are documented in ``ces_env.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 from gymnasium import spaces
 
@@ -17,7 +20,16 @@ from ces_env.types import AgentStatus, Instance, TaskStatus
 
 N_AGENT_STATUSES = len(AgentStatus)
 N_TASK_STATUSES = len(TaskStatus)
-AGENT_FEATURES = [f"status_{s.name.lower()}" for s in AgentStatus] + [
+
+# ------------------------------------------------------------------------------------------------ observation layout
+# The one definition of what each observation index means. The builder below, the policies, the tests and the
+# README/env docstring tables (tests/test_observation_layout.py checks them) all read names from here, never offsets.
+# An observation is AGENT_FEATURES, then K = n_candidates slots of SLOT_FEATURES, then (steered mode only) the
+# (2r+1)x(2r+1) local maze view, row-major, VIEW_CHANNELS per cell.
+
+# the status one-hot opens the layout, in AgentStatus order, so that index == status value
+AGENT_FEATURES: tuple[str, ...] = (
+    *(f"status_{s.name.lower()}" for s in AgentStatus),
     "deciding_task",
     "deciding_move",
     "speed",
@@ -28,9 +40,69 @@ AGENT_FEATURES = [f"status_{s.name.lower()}" for s in AgentStatus] + [
     "controller_queue",
     "job_progress",
     "classes_known",
-]
-SLOT_FEATURES = ("valid", "reward", "known", "successors", "upward_rank", "class_in_progress")
-VIEW_CHANNELS = ("open_north", "open_east", "open_south", "open_west", "visited")
+    "index_in_group",
+    "decider_rank",
+)
+SLOT_FEATURES: tuple[str, ...] = ("valid", "reward", "known", "successors", "upward_rank", "class_in_progress")
+# the open_* channels come first, in the maze's direction order N, E, S, W (that of OPEN_BIT and of the move actions)
+VIEW_CHANNELS: tuple[str, ...] = ("open_north", "open_east", "open_south", "open_west", "visited")
+VISITED_CHANNEL = VIEW_CHANNELS.index("visited")
+AGENT_INDEX: Mapping[str, int] = MappingProxyType({name: i for i, name in enumerate(AGENT_FEATURES)})
+SLOT_INDEX: Mapping[str, int] = MappingProxyType({name: i for i, name in enumerate(SLOT_FEATURES)})
+SLOT_OFFSET = len(AGENT_FEATURES)  # index of slot 0's first feature
+
+
+def agent_feature_index(name: str) -> int:
+    """Index of the agent feature ``name`` in every observation."""
+    try:
+        return AGENT_INDEX[name]
+    except KeyError:
+        raise KeyError(f"no agent feature {name!r}; agent features: {', '.join(AGENT_FEATURES)}") from None
+
+
+def slot_feature_index(k: int, name: str) -> int:
+    """Index of feature ``name`` of candidate slot ``k`` (0-based: the slot action ``k + 1`` takes)."""
+    if k < 0:
+        raise ValueError(f"slot index k must be >= 0, got {k}")
+    if name not in SLOT_INDEX:
+        raise KeyError(f"no slot feature {name!r}; slot features: {', '.join(SLOT_FEATURES)}")
+    return SLOT_OFFSET + k * len(SLOT_FEATURES) + SLOT_INDEX[name]
+
+
+def view_offset(n_candidates: int) -> int:
+    """Index where the steered mode's local maze view starts (after the ``n_candidates`` slots)."""
+    return SLOT_OFFSET + n_candidates * len(SLOT_FEATURES)
+
+
+def view_size(view_radius: int) -> int:
+    """Length of the local maze view: ``(2r+1)^2`` cells of ``len(VIEW_CHANNELS)`` channels."""
+    side = 2 * view_radius + 1
+    return side * side * len(VIEW_CHANNELS)
+
+
+def observation_size(n_candidates: int, view_radius: int, steered: bool) -> int:
+    """``D``: the length of an observation vector."""
+    return view_offset(n_candidates) + (view_size(view_radius) if steered else 0)
+
+
+def slot_features(observation: np.ndarray, n_candidates: int) -> np.ndarray:
+    """The ``(n_candidates, len(SLOT_FEATURES))`` view of an observation's slots (no copy)."""
+    return observation[SLOT_OFFSET : view_offset(n_candidates)].reshape(n_candidates, len(SLOT_FEATURES))
+
+
+def view_features(observation: np.ndarray, view_radius: int) -> np.ndarray:
+    """The ``(2r+1, 2r+1, len(VIEW_CHANNELS))`` local maze view of a steered-mode observation (its tail; no copy)."""
+    side = 2 * view_radius + 1
+    return observation[-view_size(view_radius) :].reshape(side, side, len(VIEW_CHANNELS))
+
+
+def squashed_time(sim: CESSimulator) -> float:
+    """Elapsed ticks since the start over the instance's makespan lower bound, squashed into [0, 1): x / (1 + x).
+
+    It is 0.5 when the elapsed time equals the lower bound and keeps moving over a whole episode, unlike
+    ``tick / max_ticks`` (``max_ticks`` is a safety limit tens of times the typical ET)."""
+    x = max(0, sim.time - sim.start_time) / sim.lower_bound
+    return x / (1.0 + x)
 
 
 class ActionLayout:
@@ -50,11 +122,8 @@ class ObservationBuilder:
         self.actions = ActionLayout(config)
         self.n_agents = n_agents
         self.steered = config.exploration_mode == "steered"
-        side = 2 * config.view_radius + 1
-        self.view_size = side * side * len(VIEW_CHANNELS) if self.steered else 0
-        self.slot_offset = len(AGENT_FEATURES)
-        self.view_offset = self.slot_offset + config.n_candidates * len(SLOT_FEATURES)
-        self.obs_size = self.view_offset + self.view_size
+        self.view_offset = view_offset(config.n_candidates)
+        self.obs_size = observation_size(config.n_candidates, config.view_radius, self.steered)
         self.observation_box = spaces.Box(0.0, 1.0, shape=(self.obs_size,), dtype=np.float32)
         self.mask_box = spaces.Box(0, 1, shape=(self.actions.n_actions,), dtype=np.int8)
         self._instance: Instance | None = None
@@ -78,6 +147,9 @@ class ObservationBuilder:
                 rank[task] += rank[succ].max()
         self._rank_norm = rank / rank.max()
         self._group_members = [np.flatnonzero(instance.agent_group == g) for g in range(instance.n_groups)]
+        self._index_in_group = np.zeros(instance.n_agents, dtype=np.float32)
+        for members in self._group_members:
+            self._index_in_group[members] = np.arange(len(members)) / max(1, len(members) - 1)
         self._max_speed = instance.agent_speed.max()
 
     # ---------------------------------------------------------------------------------------------- per step
@@ -88,20 +160,20 @@ class ObservationBuilder:
         K = cfg.n_candidates
         obs = np.zeros((self.n_agents, self.obs_size), dtype=np.float32)
         masks = np.zeros((self.n_agents, self.actions.n_actions), dtype=np.int8)
-        masks[:, 0] = 1  # waiting is always allowed
+        masks[:, 0] = 1  # waiting is allowed, except for deciders asked again because nothing else would happen
         slot_tasks = np.full((self.n_agents, K), -1, dtype=np.int64)
 
         status = sim.agent_status
-        obs[np.arange(self.n_agents), status] = 1.0
+        obs[np.arange(self.n_agents), status] = 1.0  # the status one-hot: index == status value
         task_deciders = sim.task_deciders()
         move_deciders = sim.move_deciders()
-        obs[task_deciders, N_AGENT_STATUSES] = 1.0
-        obs[move_deciders, N_AGENT_STATUSES + 1] = 1.0
-        base = N_AGENT_STATUSES + 2
-        obs[:, base] = inst.agent_speed / self._max_speed
-        obs[:, base + 1] = min(1.0, sim.time / sim.max_ticks)
-        obs[:, base + 6] = sim.job_progress()
-        obs[:, base + 7] = sim.knows.mean(axis=1)
+        obs[task_deciders, AGENT_INDEX["deciding_task"]] = 1.0
+        obs[move_deciders, AGENT_INDEX["deciding_move"]] = 1.0
+        obs[:, AGENT_INDEX["speed"]] = inst.agent_speed / self._max_speed
+        obs[:, AGENT_INDEX["time"]] = squashed_time(sim)
+        obs[:, AGENT_INDEX["index_in_group"]] = self._index_in_group
+        obs[:, AGENT_INDEX["job_progress"]] = sim.job_progress()
+        obs[:, AGENT_INDEX["classes_known"]] = sim.knows.mean(axis=1)
 
         running = sim.task_status == TaskStatus.RUNNING
         exploring_holder = np.zeros(inst.n_tasks, dtype=bool)
@@ -110,14 +182,14 @@ class ObservationBuilder:
         is_decider = np.zeros(self.n_agents, dtype=bool)
         is_decider[task_deciders] = True
 
+        queues = sim.control.queue_lengths()
         for group, members in enumerate(self._group_members):
             total = max(1, sim.group_total[group])
             cands = sim.candidates(group)
-            obs[members, base + 2] = sim.group_completed[group] / total
-            obs[members, base + 3] = min(1.0, len(cands) / total)
-            obs[members, base + 4] = np.mean(status[members] == AgentStatus.IDLE)
-            if sim.centralized:
-                obs[members, base + 5] = min(1.0, len(sim.ctrl_queue[group]) / len(members))
+            obs[members, AGENT_INDEX["group_progress"]] = sim.group_completed[group] / total
+            obs[members, AGENT_INDEX["group_ready"]] = min(1.0, len(cands) / total)
+            obs[members, AGENT_INDEX["group_idle"]] = np.mean(status[members] == AgentStatus.IDLE)
+            obs[members, AGENT_INDEX["controller_queue"]] = min(1.0, queues[group] / len(members))
             top = cands[:K]
             if not len(top):
                 continue
@@ -126,17 +198,25 @@ class ObservationBuilder:
             classes = inst.task_class[top]
             in_progress = np.isin(classes, inst.task_class[exploring_holder & (inst.task_group == group)])
             slots = np.zeros((n_top, len(SLOT_FEATURES)), dtype=np.float32)
-            slots[:, 0] = 1.0
-            slots[:, 1] = self._reward_norm[top]
-            slots[:, 3] = self._succ_norm[top]
-            slots[:, 4] = self._rank_norm[top]
-            slots[:, 5] = in_progress
+            slots[:, SLOT_INDEX["valid"]] = 1.0
+            slots[:, SLOT_INDEX["reward"]] = self._reward_norm[top]
+            slots[:, SLOT_INDEX["successors"]] = self._succ_norm[top]
+            slots[:, SLOT_INDEX["upward_rank"]] = self._rank_norm[top]
+            slots[:, SLOT_INDEX["class_in_progress"]] = in_progress
             block = np.broadcast_to(slots, (len(members), n_top, len(SLOT_FEATURES))).copy()
-            block[:, :, 2] = sim.knows[np.ix_(members, classes)]
+            block[:, :, SLOT_INDEX["known"]] = sim.knows[np.ix_(members, classes)]
             width = n_top * len(SLOT_FEATURES)
-            obs[members, self.slot_offset : self.slot_offset + width] = block.reshape(len(members), width)
+            obs[members, SLOT_OFFSET : SLOT_OFFSET + width] = block.reshape(len(members), width)
             deciding_members = members[is_decider[members]]
             masks[deciding_members, 1 : 1 + n_top] = 1
+            if len(deciding_members) > 1:  # identical observations must not send groupmates to the same slot
+                rank = np.arange(len(deciding_members)) / (len(deciding_members) - 1)
+                obs[deciding_members, AGENT_INDEX["decider_rank"]] = rank
+
+        if sim.must_act:
+            forced = np.fromiter(sim.must_act, dtype=np.int64)
+            forced = forced[masks[forced, 1:].any(axis=1)]  # only where another action is legal
+            masks[forced, 0] = 0
 
         if self.steered:
             self._add_steering(sim, obs, masks, move_deciders)
@@ -153,14 +233,14 @@ class ObservationBuilder:
             cell = int(sim.position[agent])
             view = local_view(maze, cell, r)
             channels = np.zeros((side, side, len(VIEW_CHANNELS)), dtype=np.float32)
-            channels[:, :, :4] = (view[:, :, None] & bits) > 0
+            channels[:, :, : len(OPEN_BIT)] = (view[:, :, None] & bits) > 0  # open_north ... open_west
             row, col = divmod(cell, maze.width)
             visited = sim.visited[agent]
             for dr in range(-r, r + 1):
                 for dc in range(-r, r + 1):
                     rr, cc = row + dr, col + dc
                     if 0 <= rr < maze.height and 0 <= cc < maze.width and rr * maze.width + cc in visited:
-                        channels[dr + r, dc + r, 4] = 1.0
+                        channels[dr + r, dc + r, VISITED_CHANNEL] = 1.0
             obs[agent, self.view_offset :] = channels.reshape(-1)
         first = self.actions.first_move
         for agent in move_deciders.tolist():
@@ -180,13 +260,13 @@ class ObservationBuilder:
         agent_block[np.arange(n), sim.agent_status] = 1.0
         agent_block[:, -1] = sim.job_progress()
         progress = sim.group_completed / np.maximum(1, sim.group_total)
-        queues = np.array([len(q) for q in sim.ctrl_queue]) / sim.group_size
+        queues = sim.control.queue_lengths() / sim.group_size
         return np.concatenate(
             [
                 task_block.ravel(),
                 agent_block.ravel(),
                 progress.astype(np.float32),
                 np.minimum(1.0, queues).astype(np.float32),
-                np.array([min(1.0, sim.time / sim.max_ticks)], dtype=np.float32),
+                np.array([squashed_time(sim)], dtype=np.float32),
             ]
         )

@@ -10,16 +10,10 @@ import ces_env
 from ces_env.config import ConfigError
 from ces_env.generator import assemble_instance
 from ces_env.maze import generate_maze
+from ces_env.observations import slot_feature_index
 from ces_env.policies import RewardFirstPolicy
 from ces_env.types import AgentStatus
-from tests.conftest import rollout
-
-
-def reward_first(env, observations, rng):
-    """The reference policy; one walker per env so its depth-first memory follows the episode."""
-    if getattr(env, "_test_policy", None) is None:
-        env._test_policy = RewardFirstPolicy(env, rng)
-    return env._test_policy.act(observations)
+from tests.helpers import rollout
 
 
 def test_infos_name_the_group_and_the_slot_tasks():
@@ -33,13 +27,13 @@ def test_infos_name_the_group_and_the_slot_tasks():
         shown = infos[agent]["candidates"]
         assert shown[: len(cands)].tolist() == cands.tolist() and (shown[len(cands) :] == -1).all()
         # a slot is valid in the observation exactly when a task id is shown
-        valid = observations[agent]["observation"][18::6][: env.config.n_candidates]
+        valid = observations[agent]["observation"][[slot_feature_index(k, "valid") for k in range(len(shown))]]
         assert ((valid > 0.5) == (shown >= 0)).all()
 
 
 def test_metrics_only_at_the_end_and_in_every_agents_info():
     env = ces_env.parallel_env(preset="tiny")
-    infos, records = rollout(env, seed=0, policy=reward_first)
+    infos, records = rollout(env, seed=0, policy=RewardFirstPolicy())
     for record in records[:-1]:
         assert all("metrics" not in info for info in record[5].values())
     final_infos = records[-1][5]
@@ -53,7 +47,7 @@ def test_metrics_only_at_the_end_and_in_every_agents_info():
 
 def test_step_after_the_end_returns_empty_dicts():
     env = ces_env.parallel_env(preset="tiny")
-    rollout(env, seed=0, policy=reward_first)
+    rollout(env, seed=0, policy=RewardFirstPolicy())
     assert env.step({}) == ({}, {}, {}, {}, {})
 
 
@@ -104,28 +98,28 @@ def test_actions_for_unknown_agents_are_rejected():
 
 def test_reward_first_pays_the_solver_and_team_mode_shares():
     individual = ces_env.parallel_env(preset="tiny")
-    _, records = rollout(individual, seed=2, policy=reward_first)
+    _, records = rollout(individual, seed=2, policy=RewardFirstPolicy())
     per_step = [r[2] for r in records]
     assert any(len({v for v in step.values()}) > 1 for step in per_step)  # some agents earn, others not
     team = ces_env.parallel_env(preset="tiny", reward_mode="team")
-    _, records = rollout(team, seed=2, policy=reward_first)
+    _, records = rollout(team, seed=2, policy=RewardFirstPolicy())
     assert all(len(set(r[2].values())) == 1 for r in records)
 
 
 def test_time_penalty_is_charged_per_elapsed_tick():
+    """Every tick of the episode, the split before the first observation included, costs every agent 0.5."""
     env = ces_env.parallel_env(preset="tiny", time_penalty=0.5)
-    env.reset(seed=1)
-    first_decision = env.unwrapped.sim.time  # the ticks before the first observation carry no reward
-    _, records = rollout(env, seed=1, policy=reward_first)
+    infos, records = rollout(env, seed=1, policy=RewardFirstPolicy())
     sim = env.unwrapped.sim
     paid = sum(sum(r[2].values()) for r in records)
-    assert first_decision > 0
-    assert np.isclose(paid, sim.total_reward - 0.5 * env.config.n_agents * (sim.time - first_decision))
+    et = next(iter(infos.values()))["metrics"]["ET"]
+    assert sim.start_time > 0 and et == sim.time
+    assert np.isclose(paid, sim.total_reward - 0.5 * env.config.n_agents * et)
 
 
 def test_truncation_at_max_ticks():
     env = ces_env.parallel_env(preset="tiny", max_ticks=30)
-    infos, records = rollout(env, seed=0, policy=reward_first)
+    infos, records = rollout(env, seed=0, policy=RewardFirstPolicy())
     assert all(records[-1][4].values()) and not any(records[-1][3].values())
     assert env.unwrapped.sim.time == 30
     assert next(iter(infos.values()))["metrics"]["ET"] == 30
@@ -136,7 +130,10 @@ def test_steered_mode_completes_with_the_reference_policy(control):
     env = ces_env.parallel_env(preset="steered", control=control)
     statuses = set()
     infos, _ = rollout(
-        env, seed=0, policy=reward_first, on_step=lambda e: statuses.update(e.unwrapped.sim.agent_status.tolist())
+        env,
+        seed=0,
+        policy=RewardFirstPolicy(),
+        on_step=lambda e: statuses.update(e.unwrapped.sim.agent_status.tolist()),
     )
     assert env.unwrapped.sim.terminated
     assert AgentStatus.STEERING in statuses
@@ -146,8 +143,9 @@ def test_steered_mode_completes_with_the_reference_policy(control):
 
 def test_steered_moves_are_masked_by_walls():
     env = ces_env.parallel_env(preset="steered")
-    observations, _ = env.reset(seed=0)
-    rng = np.random.default_rng(0)
+    observations, infos = env.reset(seed=0)
+    policy = RewardFirstPolicy()
+    policy.reset(env, 0)
     checked = 0
     for _ in range(200):
         if not env.agents:
@@ -160,17 +158,17 @@ def test_steered_moves_are_masked_by_walls():
             expected = [(maze.passages[row, col] >> d) & 1 for d in range(4)]
             assert mask.tolist() == expected
             checked += 1
-        observations, *_ = env.step(reward_first(env, observations, rng))
+        observations, _, _, _, infos = env.step(policy.act(observations, infos))
     assert checked > 0
 
 
 def test_centralized_controller_is_a_queue_and_decentralized_claims_conflict():
     central = ces_env.parallel_env(preset="small", assign_service_ticks=30, validate_service_ticks=30)
-    infos, _ = rollout(central, seed=0, policy=reward_first)
+    infos, _ = rollout(central, seed=0, policy=RewardFirstPolicy())
     m = next(iter(infos.values()))["metrics"]
     assert m["controller_utilization"] > 0.1 and m["conflicts"] == 0
     decentral = ces_env.parallel_env(preset="small", control="decentralized", claim_latency_ticks=5)
-    infos, _ = rollout(decentral, seed=0, policy=reward_first)
+    infos, _ = rollout(decentral, seed=0, policy=RewardFirstPolicy())
     m = next(iter(infos.values()))["metrics"]
     assert m["conflicts"] > 0 and m["controller_utilization"] == 0.0
 
@@ -179,14 +177,14 @@ def test_more_controller_service_time_means_a_later_end():
     ends = []
     for service in (0, 40):
         env = ces_env.parallel_env(preset="small", assign_service_ticks=service, validate_service_ticks=service)
-        infos, _ = rollout(env, seed=5, policy=reward_first)
+        infos, _ = rollout(env, seed=5, policy=RewardFirstPolicy())
         ends.append(next(iter(infos.values()))["metrics"]["ET"])
     assert ends[1] > ends[0]
 
 
 def test_system_overheads_put_et_above_the_groups():
     env = ces_env.parallel_env(preset="tiny", split_ticks_per_group=7, collect_ticks_per_group=5)
-    infos, _ = rollout(env, seed=0, policy=reward_first)
+    infos, _ = rollout(env, seed=0, policy=RewardFirstPolicy())
     m = next(iter(infos.values()))["metrics"]
     assert m["ET"] == max(m["ET_g"]) + 5 * env.config.n_groups
     assert min(m["ET_g"]) > 7 * env.config.n_groups
@@ -194,7 +192,7 @@ def test_system_overheads_put_et_above_the_groups():
 
 def test_invalid_solutions_are_not_rewarded_and_retried():
     env = ces_env.parallel_env(preset="tiny", solution_error_prob=0.5)
-    infos, _ = rollout(env, seed=0, policy=reward_first)
+    infos, _ = rollout(env, seed=0, policy=RewardFirstPolicy())
     sim = env.unwrapped.sim
     assert sim.terminated
     # every task was paid exactly once despite the rejected submissions
@@ -211,7 +209,7 @@ def test_group_speeds_make_a_group_faster():
         partition="independent",
         group_speeds=(1.0, 4.0),
     )
-    infos, _ = rollout(env, seed=0, policy=reward_first)
+    infos, _ = rollout(env, seed=0, policy=RewardFirstPolicy())
     et_g = next(iter(infos.values()))["metrics"]["ET_g"]
     assert et_g[1] < et_g[0]
 
@@ -228,10 +226,12 @@ def hand_built_instance(n_groups=1):
 def test_an_injected_instance_is_used():
     env = ces_env.parallel_env(n_agents=2, n_groups=1, n_tasks=4)
     instance = hand_built_instance()
-    observations, _ = env.reset(seed=0, options={"instance": instance})
+    observations, infos = env.reset(seed=0, options={"instance": instance})
     assert env.unwrapped.sim.instance is instance
+    policy = RewardFirstPolicy()
+    policy.reset(env, 0)
     while env.agents:
-        observations, *_ = env.step(reward_first(env, observations, None))
+        observations, _, _, _, infos = env.step(policy.act(observations, infos))
     sim = env.unwrapped.sim
     assert sim.terminated and sim.done_time[3] > max(sim.done_time[1], sim.done_time[2])
 
@@ -253,7 +253,7 @@ def test_an_injected_instance_must_match_the_config():
 def test_graph_files_run_through_the_env(data_dir):
     for name, n_tasks in (("gauss18.txt", 18), ("stg/rand0000_50.stg", 50)):
         env = ces_env.parallel_env(graph=str(data_dir / name), n_tasks=n_tasks, n_agents=4, n_groups=2, maze_size=5)
-        rollout(env, seed=0, policy=reward_first)
+        rollout(env, seed=0, policy=RewardFirstPolicy())
         sim = env.unwrapped.sim
         assert sim.terminated and sim.instance.graph.number_of_edges() > 0
 
@@ -284,7 +284,7 @@ def test_truncated_episodes_keep_the_metric_invariants():
     env = ces_env.parallel_env(
         n_agents=4, n_groups=2, n_tasks=12, maze_size=5, validate_service_ticks=1000, max_ticks=300
     )
-    infos, _ = rollout(env, seed=0, policy=reward_first)
+    infos, _ = rollout(env, seed=0, policy=RewardFirstPolicy())
     m = next(iter(infos.values()))["metrics"]
     assert env.unwrapped.sim.truncated
     assert 0.0 < m["controller_utilization"] <= 1.0
@@ -309,16 +309,18 @@ def test_random_walk_exploration_fits_the_automatic_tick_limit():
         env = ces_env.parallel_env(
             n_agents=2, n_groups=1, n_tasks=4, graph="chain", maze_size=20, explorer="random_walk"
         )
-        rollout(env, seed=seed, policy=reward_first)
+        rollout(env, seed=seed, policy=RewardFirstPolicy())
         assert env.unwrapped.sim.terminated, seed
 
 
 def test_rgb_render_shows_the_dag_and_the_mazes():
     env = ces_env.parallel_env(preset="small", render_mode="rgb_array")
-    observations, _ = env.reset(seed=0)
+    observations, infos = env.reset(seed=0)
+    policy = RewardFirstPolicy()
+    policy.reset(env, 0)
     first = env.render()
     for _ in range(3):
-        observations, *_ = env.step(reward_first(env, observations, None))
+        observations, _, _, _, infos = env.step(policy.act(observations, infos))
     later = env.render()
     assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
     assert later.shape[1] > first.shape[1]  # maze panels appear once agents explore

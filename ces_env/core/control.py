@@ -16,9 +16,10 @@ legal value of the config field ``control``. Nothing in the simulator changes. A
    put it among the deciders (:meth:`~ControlProtocol.task_deciders`) or park it until a task of its group becomes
    ready (:meth:`~ControlProtocol.tasks_ready`).
 2. The policy answers for every decider: a task among :meth:`~ControlProtocol.candidates` of the agent's group
-   (:meth:`~ControlProtocol.choose`) or wait (:meth:`~ControlProtocol.decline`; the simulator then marks the agent
-   idle and makes it available again after ``wait_ticks``). To hold the task, call :meth:`CESSimulator.reserve`;
-   when the agent may start, call :meth:`CESSimulator.start_execution` (at once, or from a timed event).
+   (:meth:`~ControlProtocol.choose`) or wait (:meth:`~ControlProtocol.decline`; the simulator keeps the agent
+   waiting until something changes in its group, or for ``wait_ticks``, and then calls
+   :meth:`~ControlProtocol.resume`). To hold the task, call :meth:`CESSimulator.reserve`; when the agent may start,
+   call :meth:`CESSimulator.start_execution` (at once, or from a timed event).
 3. The agent finishes its execution: :meth:`~ControlProtocol.submit`. Validate (at once or after a delay) and then
    call :meth:`CESSimulator.conclude_validation`, which checks the path with the real validator, pays or rejects,
    releases dependents and makes the agent available again.
@@ -94,8 +95,12 @@ class ControlProtocol:
         raise NotImplementedError
 
     def decline(self, agent: int) -> None:
-        """A decider chose to wait: forget its decision (the simulator idles it and wakes it after ``wait_ticks``)."""
+        """A decider chose to wait: forget its pending decision (the simulator keeps it waiting, then resumes it)."""
         raise NotImplementedError
+
+    def resume(self, agent: int) -> None:
+        """A waiting agent is to be asked again. Default: as if it had just become available."""
+        self.agent_available(agent)
 
     def submit(self, agent: int) -> None:
         """``agent`` finished executing its task; the task and the agent are ``VALIDATING``. Validate it."""
@@ -208,8 +213,14 @@ class CentralizedControl(ControlProtocol):
     def decline(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
         if self.deciding[group] == agent:
-            self.deciding[group] = -1  # the controller declines to assign now and serves its next job
+            self.deciding[group] = -1  # the controller keeps the request aside and serves its next job
             self._serve_next(group)
+
+    def resume(self, agent: int) -> None:
+        """The controller still holds the request: it queues again, with no new message."""
+        group = int(self.sim.instance.agent_group[agent])
+        self.queue[group].append((_ASSIGN, agent))
+        self._serve_next(group)
 
     def submit(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])

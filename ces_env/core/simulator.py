@@ -91,6 +91,11 @@ class CESSimulator:
         self.steer_moves = np.zeros(n, dtype=np.int64)
         self.move_end = np.zeros(n, dtype=np.int64)  # when the current move of a steering agent ends
         self.steering_due: set[int] = set()  # steering agents that must choose a move now
+        # waiting by choice: agents whose last decision was "wait", per group, until something changes for them
+        self.waiting: list[set[int]] = [set() for _ in range(l)]
+        self.must_act: set[int] = set()  # deciders asked again with waiting masked out (nothing else would happen)
+        self._changed_groups: set[int] = set()
+        self._forced_round = False
 
         # --- groups
         self.group_remaining = np.bincount(instance.task_group, minlength=l).astype(np.int64)
@@ -111,6 +116,7 @@ class CESSimulator:
         self.rejected_solutions = 0
         self.terminated = False
         self.truncated = False
+        self.stalled = False  # truncated because every decider kept waiting with nothing else pending
         self.end_time = -1
 
         protocol = control_protocol(config.control)
@@ -132,21 +138,34 @@ class CESSimulator:
 
     # ------------------------------------------------------------------------------------------------ public driving
     def advance(self) -> None:
-        """Process events until some agent must decide, the episode ends, or time passes ``max_ticks``."""
+        """Process events until some agent must decide, the episode ends, or time passes ``max_ticks``.
+
+        Agents waiting by choice are asked again once something changed in their group (``wait_ticks=None``) or after
+        ``wait_ticks``. If nothing at all is pending and only waiting agents could act, they are asked again at once
+        with waiting masked out (:attr:`must_act`); if they wait even so, the episode is truncated (:attr:`stalled`).
+        """
         while not (self.terminated or self.truncated):
+            self._wake_changed_groups()
             if self.steering_due or self.control.has_deciders():
                 return
-            if not self._events:  # cannot happen with a consistent state; fail loudly rather than spin
-                raise RuntimeError(f"CES simulator stalled at tick {self.time}: no event pending and nobody deciding")
+            if not self._events:
+                self._on_quiescence()
+                continue
             next_time = self._events[0][0]
             if next_time > self.max_ticks:
                 self.time = self.max_ticks
                 self.truncated = True
                 return
             self.time = next_time
+            self._forced_round = False
             while self._events and self._events[0][0] == next_time and not self.terminated:
                 _, _, action, argument = heapq.heappop(self._events)
                 action(argument)
+
+    @property
+    def events_scheduled(self) -> int:
+        """Events scheduled so far in the episode (a measure of the simulation's work)."""
+        return self._seq
 
     def task_deciders(self) -> np.ndarray:
         """Agents that must choose a task (or wait) now, sorted by id."""
@@ -169,6 +188,7 @@ class CESSimulator:
         Conflicting choices made at the same tick are applied in agent-id order.
         """
         candidate_cache: dict[int, np.ndarray] = {}
+        self.must_act.clear()
         for agent in self.control.task_deciders():
             group = int(self.instance.agent_group[agent])
             if group not in candidate_cache:
@@ -237,7 +257,13 @@ class CESSimulator:
         if self.group_remaining[group] == 0:
             self.agent_status[agent] = AgentStatus.FINISHED
             return
+        self._changed_groups.add(group)  # a groupmate is free: agents waiting for a change are asked again
         self.control.agent_available(agent)
+
+    def release_tasks(self, group: int) -> None:
+        """Some task of ``group`` became ready: tell the protocol, and wake the group's waiting agents."""
+        self._changed_groups.add(group)
+        self.control.tasks_ready(group)
 
     def start_execution(self, agent: int, task: int) -> None:
         """``agent`` starts executing ``task``: replay a known solution, or explore the task's maze."""
@@ -247,6 +273,7 @@ class CESSimulator:
         speed = inst.agent_speed[agent]
         self.task_status[task] = TaskStatus.RUNNING
         self.task_holder[task] = agent
+        self._changed_groups.add(int(inst.agent_group[agent]))  # a claim or an assignment resolved
         self.exec_start_time[task] = self.time
         self.job_start[agent] = self.time
         if self.knows[agent, cls]:
@@ -288,7 +315,7 @@ class CESSimulator:
             self.rejected_solutions += 1
             self.task_status[task] = TaskStatus.READY
             self.task_holder[task] = -1
-            self.control.tasks_ready(group)
+            self.release_tasks(group)
         self.make_available(agent)
 
     # ------------------------------------------------------------------------------------------------ events
@@ -296,14 +323,46 @@ class CESSimulator:
         for agent in range(self.instance.n_agents):
             self.make_available(agent)
 
-    def _wake(self, agent: int) -> None:
-        if self.agent_status[agent] == AgentStatus.IDLE:
-            self.make_available(agent)
-
     def _choose_wait(self, agent: int) -> None:
         self.control.decline(agent)
-        self.agent_status[agent] = AgentStatus.IDLE
-        self.schedule(self.time + self.config.wait_ticks, self._wake, agent)
+        group = int(self.instance.agent_group[agent])
+        self.waiting[group].add(agent)
+        if self.config.wait_ticks is not None:
+            self.schedule(self.time + self.config.wait_ticks, self._resume, agent)
+
+    def _resume(self, agent: int) -> None:
+        """A fixed wait (``wait_ticks``) is over: the agent is asked again, unless its group finished meanwhile."""
+        group = int(self.instance.agent_group[agent])
+        if agent in self.waiting[group]:
+            self.waiting[group].discard(agent)
+            self.control.resume(agent)
+
+    def _wake_changed_groups(self) -> None:
+        """Ask again the agents waiting for a change in a group where something changed (``wait_ticks=None``)."""
+        if not self._changed_groups:
+            return
+        changed, self._changed_groups = sorted(self._changed_groups), set()
+        if self.config.wait_ticks is not None:
+            return
+        for group in changed:
+            waiting, self.waiting[group] = self.waiting[group], set()
+            for agent in sorted(waiting):
+                self.control.resume(agent)
+
+    def _on_quiescence(self) -> None:
+        """No event is pending and nobody decides: only agents waiting by choice can move the episode on."""
+        waiting = sorted(a for group in self.waiting for a in group)
+        if not waiting:  # cannot happen with a consistent state; fail loudly rather than spin
+            raise RuntimeError(f"CES simulator stalled at tick {self.time}: no event pending and nobody deciding")
+        if self._forced_round:  # they were asked with waiting masked out and still waited
+            self.truncated = self.stalled = True
+            return
+        self._forced_round = True
+        for group in self.waiting:
+            group.clear()
+        self.must_act.update(waiting)
+        for agent in waiting:
+            self.control.resume(agent)
 
     def _maybe_corrupt(self, path: np.ndarray, stream: np.random.Generator) -> np.ndarray:
         """With probability ``solution_error_prob``, an explorer's slip: one cell of the path is dropped (a jump)."""
@@ -374,7 +433,7 @@ class CESSimulator:
                 released_groups.add(int(inst.task_group[succ]))
         self.messages += len(released_groups - {group})  # system-level notice to other groups
         for g in sorted(released_groups):
-            self.control.tasks_ready(g)
+            self.release_tasks(g)
 
         if self.group_remaining[group] == 0:
             self._finish_group(group)
@@ -396,6 +455,7 @@ class CESSimulator:
 
     def _finish_group(self, group: int) -> None:
         self.group_done_time[group] = self.time
+        self.waiting[group].clear()
         self.control.group_finished(group)
         for agent in self.instance.group_agents(group).tolist():
             if self.agent_status[agent] in (AgentStatus.IDLE, AgentStatus.QUEUED):
@@ -414,6 +474,6 @@ class CESSimulator:
         if c.explorer == "random_walk":
             moves = 8 * 2 * cells * max(m.solution_length for m in inst.mazes)
         worst_explore = math.ceil(moves / inst.agent_speed.min())
-        per_task = worst_explore + protocol.max_task_overhead(c) + c.wait_ticks
+        per_task = worst_explore + protocol.max_task_overhead(c) + (c.wait_ticks or 0)
         overhead = (c.split_ticks_per_group + c.collect_ticks_per_group) * inst.n_groups
         return int(2 * (overhead + inst.n_tasks * per_task))
