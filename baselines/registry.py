@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ces_baselines.policy import Policy
+from ces_env.policies import Policy
 
 POLICIES: dict[str, type[Policy]] = {}
 

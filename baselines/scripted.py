@@ -3,76 +3,31 @@ DAG scheduler.
 
 Every policy here acts only on what the environment shows: the per-agent observations with their action masks, the
 public action spaces, ``env.unwrapped.config`` (for sizes) and the infos (each agent's group and the task ids of its
-slots). None reads the simulator. Each handles the steered mode (``exploration_mode="steered"``) with the same
-:class:`DepthFirstWalker`, so that the policies differ only in how they choose tasks.
+slots). None reads the simulator. Each is a :class:`ces_env.policies.ScriptedPolicy`: maze moves in the steered mode
+(``exploration_mode="steered"``) come from the same :class:`ces_env.policies.DepthFirstWalker`, so that the policies
+differ only in how they choose tasks. The two CES policies are ``ces_env``'s :class:`RewardFirstPolicy`, bound to
+one control each.
 
-Observation layout (``ces_env.observations``): ``AGENT_FEATURES`` first, then ``n_candidates`` slots of
-``SLOT_FEATURES``; slots list the group's ready tasks by reward descending, then task id ascending.
+Observation features are read by name through the layout of ``ces_env.observations`` (``AGENT_INDEX``,
+``SLOT_INDEX``); slots list the group's ready tasks by reward descending, then task id ascending.
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
 
-from ces_baselines.policy import Policy, deciding_agents
 from ces_baselines.registry import register
-from ces_env.observations import AGENT_FEATURES, SLOT_FEATURES
-from ces_env.policies import DepthFirstWalker
+from ces_env.observations import AGENT_INDEX, SLOT_INDEX
+from ces_env.policies import RewardFirstPolicy, ScriptedPolicy
 
-_SPEED = AGENT_FEATURES.index("speed")
-_N_SLOT = len(SLOT_FEATURES)
-_KNOWN, _RANK = SLOT_FEATURES.index("known"), SLOT_FEATURES.index("upward_rank")
-
-
-class ScriptedPolicy(Policy):
-    """Shared skeleton: maze moves by the :class:`DepthFirstWalker`, task choices by :meth:`choose_tasks`."""
-
-    def reset(self, env, seed: int) -> None:
-        super().reset(env, seed)
-        config = env.unwrapped.config
-        self.n_slots = int(config.n_candidates)
-        self.first_move = 1 + self.n_slots
-        self.steered = env.action_space(env.possible_agents[0]).n > self.first_move
-        self.walker = DepthFirstWalker(self.first_move, int(config.view_radius), self.rng)
-
-    def act(self, observations: dict[str, dict], infos: dict[str, dict]) -> dict[str, int]:
-        actions = {agent: 0 for agent in observations}
-        task_deciders = []
-        for agent in deciding_agents(observations):
-            obs = observations[agent]
-            mask = obs["action_mask"]
-            if mask[1 : self.first_move].any():
-                task_deciders.append(agent)
-            elif self.steered:
-                actions[agent] = self.walker.action(agent, obs["observation"], mask)
-        for agent, obs in observations.items():
-            self.walker.observe(agent, obs["observation"])
-        if task_deciders:
-            actions.update(self.choose_tasks(task_deciders, observations, infos))
-        return actions
-
-    @abstractmethod
-    def choose_tasks(self, agents: list[str], observations: dict[str, dict], infos: dict[str, dict]) -> dict[str, int]:
-        """Actions (0..K) for the agents that must choose a task now (each has at least one legal slot)."""
-
-    def slots(self, observation: np.ndarray) -> np.ndarray:
-        """(K, len(SLOT_FEATURES)) view of an observation's candidate slots."""
-        start = len(AGENT_FEATURES)
-        return observation[start : start + self.n_slots * _N_SLOT].reshape(self.n_slots, _N_SLOT)
-
-
-class _HighestRewardFirst(ScriptedPolicy):
-    """Every deciding agent takes slot 1, the highest-reward ready task of its group."""
-
-    def choose_tasks(self, agents, observations, infos):
-        return {agent: 1 for agent in agents}
+_SPEED = AGENT_INDEX["speed"]
+_KNOWN, _RANK = SLOT_INDEX["known"], SLOT_INDEX["upward_rank"]
 
 
 @register
-class CESCentralized(_HighestRewardFirst):
+class CESCentralized(RewardFirstPolicy):
     """The paper's CES rule under centralized control.
 
     The group's controller hands ready tasks to available agents, highest reward first. Under centralized control
@@ -87,7 +42,7 @@ class CESCentralized(_HighestRewardFirst):
 
 
 @register
-class CESDecentralized(_HighestRewardFirst):
+class CESDecentralized(RewardFirstPolicy):
     """The paper's CES rule under decentralized control.
 
     Each available agent pulls the highest-reward ready task of its group (slot 1) and broadcasts its claim. When

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_maze import time_maze, warm_up  # noqa: E402
 
-import ces_env  # noqa: E402
+from ces_env.config import make_config  # noqa: E402
 from ces_env.policies import RewardFirstPolicy  # noqa: E402
+from ces_env.runner import run_episode  # noqa: E402
 
 
 def pin_to_one_core() -> str:
@@ -33,36 +33,30 @@ def pin_to_one_core() -> str:
 
 
 def agent_steps_per_second(kwargs: dict, seeds: int) -> dict:
-    """Run whole episodes; time only the step loop (policy included), count live agents per step."""
+    """Run whole episodes; time only the step loop (policy included: ``step_seconds``), count live agents per
+    step (``agent_steps``)."""
+    config = make_config(**kwargs)
     agent_steps = steps = 0
     elapsed = 0.0
     for seed in range(seeds):
-        env = ces_env.parallel_env(**kwargs)
-        observations, _ = env.reset(seed=seed)
-        policy = RewardFirstPolicy(env, np.random.default_rng(seed))
-        start = time.perf_counter()
-        while env.agents:
-            agent_steps += len(env.agents)
-            steps += 1
-            observations, *_ = env.step(policy.act(observations))
-        elapsed += time.perf_counter() - start
+        result = run_episode(RewardFirstPolicy(), config, seed)
+        agent_steps += result.agent_steps
+        steps += result.env_steps
+        elapsed += result.step_seconds
     return {"agent_steps_per_s": agent_steps / elapsed, "env_steps_per_s": steps / elapsed, "env_steps": steps}
 
 
 def paper_scale_episode(control: str, seed: int) -> dict:
-    start = time.perf_counter()
-    env = ces_env.parallel_env(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control)
-    observations, _ = env.reset(seed=seed)
-    reset_s = time.perf_counter() - start
-    policy = RewardFirstPolicy(env, np.random.default_rng(seed))
-    steps = 0
-    infos = {}
-    while env.agents:
-        observations, _, _, _, infos = env.step(policy.act(observations))
-        steps += 1
-    total = time.perf_counter() - start
-    metrics = next(iter(infos.values()))["metrics"]
-    return {"total_s": total, "reset_s": reset_s, "steps": steps, "ET": metrics["ET"]}
+    """One whole episode, env construction and reset (instance and maze generation) included."""
+    config = make_config(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control)
+    result = run_episode(RewardFirstPolicy(), config, seed)
+    assert result.metrics is not None  # without max_steps the episode always ends
+    return {
+        "total_s": result.wall_seconds,
+        "reset_s": result.reset_seconds,
+        "steps": result.env_steps,
+        "ET": result.metrics["ET"],
+    }
 
 
 def main(argv=None) -> None:

@@ -7,25 +7,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-import numpy as np
-
-from ces_env.config import CONTROLS, DEFAULT_PRESET, PRESETS, ConfigError, make_config
-from ces_env.core.simulator import METRIC_KEYS
-from ces_env.env import parallel_env
+from ces_env.config import CONTROLS, DEFAULT_PRESET, PRESETS, CESConfig, ConfigError, make_config
+from ces_env.core.metrics import METRIC_KEYS
 from ces_env.policies import RewardFirstPolicy
+from ces_env.runner import run_episode
 from ces_env.summary import mean_ci, parse_set
 
 
-def run_episode(config, seed: int) -> dict:
-    """One episode of the reward-first policy; returns the final metrics."""
-    env = parallel_env(config=config)
-    observations, _ = env.reset(seed=seed)
-    policy = RewardFirstPolicy(env, np.random.default_rng(seed))
-    infos: dict = {}
-    while env.agents:
-        observations, _, _, _, infos = env.step(policy.act(observations))
-    return next(iter(infos.values()))["metrics"]
+def episode_metrics(config: CESConfig, seed: int) -> dict[str, Any]:
+    """The final metrics of one episode of the reward-first policy."""
+    metrics = run_episode(RewardFirstPolicy(), config, seed).metrics
+    assert metrics is not None  # without max_steps the episode always ends
+    return metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     scalar_keys = [k for k in METRIC_KEYS if not k.endswith("_g")]
-    results = {control: [run_episode(cfg, seed) for seed in range(args.seeds)] for control, cfg in configs.items()}
+    results = {control: [episode_metrics(cfg, seed) for seed in range(args.seeds)] for control, cfg in configs.items()}
     cfg = configs["centralized"]
     print(
         f"preset {args.preset}: {cfg.n_agents} agents, {cfg.n_groups} groups, {cfg.n_tasks} tasks, graph "

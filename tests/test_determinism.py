@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ces_env
-from tests.conftest import rollout
+from tests.helpers import rollout
 
 CASES = [
     dict(preset="tiny"),

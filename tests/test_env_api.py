@@ -53,7 +53,7 @@ def test_spaces_are_cached_and_consistent():
 
 
 def test_state_is_in_its_space_through_an_episode():
-    from tests.conftest import rollout
+    from tests.helpers import rollout
 
     env = ces_env.parallel_env(preset="tiny", control="decentralized")
     seen = []

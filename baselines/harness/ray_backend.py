@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 
 from ces_baselines.harness.runner import BackendUnavailableError, Job, _execute
-from ces_baselines.policy import Policy
+from ces_env.policies import Policy
 
 RAY_HINT = "the ray backend needs Ray: pip install -c constraints.txt '.[ray]'"
 

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from ces_baselines import registry
-from ces_baselines.episode import run_episode
 from ces_baselines.harness.results import RESULTS_FILE, _atomic_write_text, write_results
-from ces_baselines.policy import Policy
 from ces_env.config import CESConfig, ConfigError, make_config
 from ces_env.core.metrics import METRIC_KEYS
+from ces_env.policies import Policy
+from ces_env.runner import run_episode
 
 BACKENDS = ("local", "ray")
 ROWS_DIR = "rows"
@@ -142,18 +142,20 @@ def _execute(job: Job, cls: type[Policy]) -> dict:
     config = job.config()
     key = job.key()
     result = run_episode(cls(), config, job.seed)
-    metrics = result["metrics"]
+    metrics = result.metrics
+    if metrics is None:  # cannot happen without max_steps; a row must never be written without metrics
+        raise RuntimeError(f"job {key}: the episode did not end")
     missing = [k for k in METRIC_KEYS if k not in metrics]
     if missing:
         raise RuntimeError(f"the environment's metrics lack the key(s) {missing}")
     row: dict[str, Any] = {"policy": job.policy, "preset": job.preset, "seed": job.seed}
     row.update(config.to_dict())
     row.update({k: metrics[k] for k in METRIC_KEYS})
-    row.update({k: v for k, v in result["stats"].items() if k != "ticks"})  # explorations, replays, rejected
+    row.update({k: v for k, v in (result.stats or {}).items() if k != "ticks"})  # explorations, replays, rejected
     row.update(
-        env_steps=int(result["env_steps"]),
-        wall_seconds=float(result["wall_seconds"]),
-        truncated=bool(result["truncated"]),
+        env_steps=int(result.env_steps),
+        wall_seconds=float(result.wall_seconds),
+        truncated=bool(result.truncated),
         job_key=key,
     )
     return _plain(row)

@@ -16,10 +16,10 @@ from ces_baselines.harness import Job, make_jobs, read_results, run_job, run_job
 from ces_baselines.harness import results as results_module
 from ces_baselines.harness import runner as runner_module
 from ces_baselines.harness.cli import main
-from ces_baselines.policy import Policy, deciding_agents
 from ces_baselines.registry import POLICIES, register
 from ces_env.config import FIELD_NAMES, PRESETS, ConfigError
 from ces_env.core.metrics import METRIC_KEYS
+from ces_env.policies import Policy, deciding_agents
 from ces_env.summary import mean_ci
 
 

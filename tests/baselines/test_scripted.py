@@ -8,11 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ces_baselines.episode import run_episode
 from ces_baselines.registry import POLICIES, make_policy
 from ces_baselines.scripted import CESCentralized, CESDecentralized, HEFTPolicy, RandomPolicy
-from ces_env.config import make_config
-from ces_env.graphs import PARTITION_KINDS
+from ces_env.config import PARTITIONS, make_config
+from ces_env.runner import run_episode
 
 SCRIPTED = ("ces-centralized", "ces-decentralized", "random", "heft")
 GRAPHS = ("lds", "hds", "g18", "g40", "chain", "independent")
@@ -26,7 +25,7 @@ def small_configs(draw, required: dict):
         n_groups=draw(st.integers(1, n_agents)),
         n_tasks=draw(st.integers(1, 20)),
         graph=draw(st.sampled_from(GRAPHS)),
-        partition=draw(st.sampled_from(PARTITION_KINDS)),
+        partition=draw(st.sampled_from(PARTITIONS)),
         maze_size=draw(st.integers(3, 8)),
         exploration_mode=draw(st.sampled_from(("auto", "steered"))),
         speed_spread=draw(st.sampled_from((0.0, 0.5))),
@@ -54,8 +53,8 @@ def test_every_policy_completes_every_task(name, data):
     policy = make_policy(name)
     config, seed = data.draw(small_configs(policy.required_config))
     result = run_episode(policy, config, seed)  # strict_actions: a masked-out action raises
-    metrics = result["metrics"]
-    assert not result["truncated"], (config, seed)
+    metrics = result.metrics
+    assert not result.truncated, (config, seed)
     assert metrics["mu_g"] == metrics["lambda_g"], (config, seed)
 
 
@@ -74,7 +73,7 @@ def test_policies_are_deterministic_given_the_seed(name, mode):
     )
     first = run_episode(make_policy(name), config, 3)
     second = run_episode(make_policy(name), config, 3)
-    assert first["metrics"] == second["metrics"] and first["env_steps"] == second["env_steps"]
+    assert first.metrics == second.metrics and first.env_steps == second.env_steps
 
 
 # every policy under every control it is defined for
@@ -122,8 +121,8 @@ def test_steered_exploration_is_depth_first(view_radius):
             strict_actions=True,
         )
         result = run_episode(make_policy("ces-centralized"), config, seed)
-        assert result["metrics"]["mu_g"] == [1]
-        assert result["env_steps"] - 1 <= 2 * (8 * 8 - 1)
+        assert result.metrics["mu_g"] == [1]
+        assert result.env_steps - 1 <= 2 * (8 * 8 - 1)
 
 
 def test_heft_beats_random_on_a_dependency_heavy_config():
@@ -131,8 +130,8 @@ def test_heft_beats_random_on_a_dependency_heavy_config():
     # signal; at larger mazes the two are within noise of each other
     config = make_config(n_agents=6, n_groups=2, n_tasks=30, graph="hds", maze_size=3)
     seeds = range(8)
-    heft = np.mean([run_episode(make_policy("heft"), config, s)["metrics"]["ET"] for s in seeds])
-    rand = np.mean([run_episode(make_policy("random"), config, s)["metrics"]["ET"] for s in seeds])
+    heft = np.mean([run_episode(make_policy("heft"), config, s).metrics["ET"] for s in seeds])
+    rand = np.mean([run_episode(make_policy("random"), config, s).metrics["ET"] for s in seeds])
     assert heft <= rand, (heft, rand)
 
 
@@ -141,13 +140,13 @@ def test_conflicts_only_under_decentralized_ces():
     base = dict(n_agents=6, n_groups=1, n_tasks=20, graph="independent", maze_size=4)
     central = run_episode(make_policy("ces-centralized"), make_config(**base, control="centralized"), 0)
     decentral = run_episode(make_policy("ces-decentralized"), make_config(**base, control="decentralized"), 0)
-    assert central["metrics"]["conflicts"] == 0
-    assert decentral["metrics"]["conflicts"] > 0
+    assert central.metrics["conflicts"] == 0
+    assert decentral.metrics["conflicts"] > 0
     # heft hands out distinct tasks, and remembers those whose claims are still in flight
     heft = run_episode(make_policy("heft"), make_config(**base, control="decentralized"), 0)
-    assert heft["metrics"]["conflicts"] == 0
+    assert heft.metrics["conflicts"] == 0
     for result in (central, decentral, heft):
-        assert result["metrics"]["mu_g"] == result["metrics"]["lambda_g"]
+        assert result.metrics["mu_g"] == result.metrics["lambda_g"]
 
 
 def test_unknown_policy_names_the_policies():

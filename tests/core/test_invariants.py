@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import ces_env
 from ces_env.types import AgentStatus, TaskStatus
-from tests.conftest import rollout
+from tests.helpers import rollout
 
 HOLDING = (AgentStatus.EXPLORING, AgentStatus.STEERING, AgentStatus.REPLAYING, AgentStatus.VALIDATING)
 
