@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 Partition = Literal["interdependent", "independent"]
@@ -20,7 +21,7 @@ ExplorationMode = Literal["auto", "steered"]
 RewardMode = Literal["individual", "team", "time"]
 
 CONTROLS = ("centralized", "decentralized")
-"""The paper's two controls. Any protocol registered in ``ces_env.core.control.CONTROL_PROTOCOLS`` is a legal
+"""The paper's two controls. Any protocol registered in ``ces_env.core.protocols.CONTROL_PROTOCOLS`` is a legal
 ``control``; these two are the ones the main job and the reproduction compare."""
 PARTITIONS: tuple[str, ...] = get_args(Partition)
 KNOWLEDGE_SHARING: tuple[str, ...] = get_args(KnowledgeSharing)
@@ -82,9 +83,12 @@ class CESConfig:
 
     # --- group control protocol --------------------------------------------------------------------------------------
     control: str = "centralized"
-    """The group control protocol (``ces_env.core.control``): ``"centralized"``: one controller per group (a FIFO
+    """The group control protocol (``ces_env.core.protocols``): ``"centralized"``: one controller per group (a FIFO
     single server) assigns tasks and validates solutions. ``"decentralized"``: agents claim ready tasks themselves and
     validate peer to peer. Any registered protocol's name is accepted."""
+    control_options: tuple[tuple[str, Any], ...] = ()
+    """Parameters of the chosen protocol's own (its ``Options`` dataclass), as a dict or (name, value) pairs; stored
+    sorted as pairs so that the config stays hashable. Costs that every protocol shares are the fields below."""
     assign_service_ticks: int = 2
     """Centralized: controller service time of one task assignment."""
     validate_service_ticks: int = 4
@@ -131,6 +135,17 @@ class CESConfig:
     """If True, a masked-out action raises ``ValueError``; if False it is treated as wait (and counted in the info)."""
 
     def __post_init__(self) -> None:
+        options = self.control_options
+        if isinstance(options, Mapping) or (isinstance(options, (list, tuple)) and options):
+            try:
+                pairs = tuple(sorted((str(k), v) for k, v in dict(options).items()))
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"config field 'control_options': must be a dict of option values, got {options!r}"
+                ) from None
+            object.__setattr__(self, "control_options", pairs)  # frozen: normalised once, before validation
+        elif not isinstance(options, (list, tuple)):
+            raise ConfigError(f"config field 'control_options': must be a dict of option values, got {options!r}")
         if self.n_tasks is None:  # frozen: set once, before validation, so that every check sees the count
             object.__setattr__(self, "n_tasks", _default_n_tasks(self.graph))
         _validate(self)
@@ -250,9 +265,13 @@ def _validate(c: CESConfig) -> None:
     if c.speed_spread >= 1.0:
         fail("speed_spread", f"must be < 1 so that every speed stays positive, got {c.speed_spread}")
 
-    from ces_env.core.control import CONTROL_PROTOCOLS  # late import: protocols may be registered after this module
+    from ces_env.core.protocols import CONTROL_PROTOCOLS  # late import: protocols may be registered after this module
 
     check_choice("control", tuple(CONTROL_PROTOCOLS))
+    try:
+        CONTROL_PROTOCOLS[c.control].make_options(dict(c.control_options))
+    except (TypeError, ValueError) as error:
+        fail("control_options", str(error))
     for name in (
         "assign_service_ticks",
         "validate_service_ticks",

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from ces_env.config import CESConfig
-from ces_env.core.control import control_protocol
+from ces_env.core.protocols import control_protocol
 from ces_env.types import Instance
 
 

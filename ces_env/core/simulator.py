@@ -6,7 +6,7 @@ environment (or any other driver) reads the decisions that are pending, answers 
 and calls :meth:`CESSimulator.advance` again.
 
 How a group hands out work and validates it is not written here: it is the control protocol, an object from
-:mod:`ces_env.core.control` chosen by the config field ``control`` (centralized, decentralized, or any registered
+:mod:`ces_env.core.protocols` chosen by the config field ``control`` (centralized, decentralized, or any registered
 protocol). The simulator calls its hooks and owns what every protocol shares (Algorithm 1 of Karishma & Rao, with
 every cost explicit):
 
@@ -37,8 +37,8 @@ import math
 import numpy as np
 
 from ces_env.config import CESConfig
-from ces_env.core.control import ControlProtocol, Handler, control_protocol
 from ces_env.core.lower_bound import makespan_lower_bound
+from ces_env.core.protocols import ControlProtocol, Handler, control_protocol
 from ces_env.maze import EXPLORERS, neighbour, validate_solution
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
@@ -231,7 +231,7 @@ class CESSimulator:
         return episode_stats(self)
 
     # ------------------------------------------------------------------------------------------------ protocol API
-    # What a control protocol calls (see ces_env.core.control): time, counters, and the steps of an agent's cycle.
+    # What a control protocol calls (see ces_env.core.protocols): time, counters, and the steps of an agent's cycle.
     def schedule(self, time: int, action: Handler, argument: int) -> None:
         """Call ``action(argument)`` at tick ``time`` (events of one tick run in the order they were scheduled)."""
         heapq.heappush(self._events, (int(time), self._seq, action, argument))

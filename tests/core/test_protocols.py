@@ -1,6 +1,6 @@
 """Control protocols are objects plugged into the simulator: a new one is a class and a registry entry.
 
-The protocol below is written only for this test, following the guide in ``ces_env.core.control``: an oracle that
+The protocol below is written only for this test, following the guide in ``ces_env.core.protocols``: an oracle that
 hands every available agent the ready tasks at no cost (no messages, no latency, instant validation). Nothing in the
 simulator knows about it, yet episodes run, complete, and the metrics, the lower bound and ``max_ticks`` use its
 costs.
@@ -15,7 +15,8 @@ import pytest
 
 import ces_env
 from ces_env.config import ConfigError, make_config
-from ces_env.core.control import (
+from ces_env.core.lower_bound import lower_bound_terms
+from ces_env.core.protocols import (
     CONTROL_PROTOCOLS,
     CentralizedControl,
     ControlProtocol,
@@ -23,10 +24,9 @@ from ces_env.core.control import (
     control_protocol,
     register_control,
 )
-from ces_env.core.lower_bound import lower_bound_terms
 from ces_env.generator import generate_instance
 from ces_env.types import AgentStatus
-from tests.conftest import rollout
+from tests.helpers import rollout
 
 
 class InstantControl(ControlProtocol):
