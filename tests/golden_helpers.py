@@ -19,7 +19,7 @@ from ces_env.config import CESConfig, make_config
 from ces_env.env import CESParallelEnv
 from ces_env.generator import assemble_instance
 from ces_env.maze import EAST, NORTH, OPEN_BIT, SOUTH, WEST, Maze
-from ces_env.observations import AGENT_FEATURES, SLOT_FEATURES
+from ces_env.observations import agent_feature_index, slot_feature_index
 from ces_env.types import Instance
 
 # --------------------------------------------------------------------------------------------------------------- time
@@ -132,13 +132,12 @@ def config_for(instance: Instance, **fields) -> CESConfig:
 
 def agent_feature(observation: dict, name: str) -> float:
     """The agent feature called ``name`` (``ces_env.observations.AGENT_FEATURES``) of one agent's observation."""
-    return float(observation["observation"][AGENT_FEATURES.index(name)])
+    return float(observation["observation"][agent_feature_index(name)])
 
 
 def slot_feature(observation: dict, slot: int, name: str) -> float:
     """Feature ``name`` (``ces_env.observations.SLOT_FEATURES``) of candidate slot ``slot`` (0-based)."""
-    index = len(AGENT_FEATURES) + slot * len(SLOT_FEATURES) + SLOT_FEATURES.index(name)
-    return float(observation["observation"][index])
+    return float(observation["observation"][slot_feature_index(slot, name)])
 
 
 def task_deciders(observations: dict) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pytest
 
-from ces_env.observations import AGENT_FEATURES
+from ces_env.observations import agent_feature_index
 from ces_env.types import AgentStatus, TaskStatus
 from tests.golden_helpers import StepRecord, build_instance, corridor_maze, dead_end_maze, play, start
 
@@ -227,7 +227,7 @@ def test_shared_class_is_replayed_by_a_groupmate():
     )
     assert episode.infos["agent_0"]["stats"] == {"explorations": 1, "replays": 1, "rejected_solutions": 0, "ticks": 30}
     # every agent of the group knows the one class at the end
-    known = AGENT_FEATURES.index("classes_known")
+    known = agent_feature_index("classes_known")
     assert [episode.observations[a]["observation"][known] for a in ("agent_0", "agent_1")] == [1.0, 1.0]
 
 

@@ -14,6 +14,7 @@ import ces_env
 from ces_env.observations import (
     AGENT_FEATURES,
     SLOT_FEATURES,
+    SLOT_INDEX,
     SLOT_OFFSET,
     VIEW_CHANNELS,
     agent_feature_index,
@@ -141,14 +142,14 @@ def test_the_builder_writes_each_named_feature():
         assert obs[agent_feature_index("deciding_task")] == float(mask[1 : 1 + K].any())
         shown = infos[agent]["candidates"]
         slots = slot_features(obs, K)
-        assert np.array_equal(slots[:, SLOT_FEATURES.index("valid")] > 0.5, shown >= 0)
+        assert np.array_equal(slots[:, SLOT_INDEX["valid"]] > 0.5, shown >= 0)
         for k in range(K):
-            assert slots[k, SLOT_FEATURES.index("reward")] == obs[slot_feature_index(k, "reward")]
+            assert slots[k, SLOT_INDEX["reward"]] == obs[slot_feature_index(k, "reward")]
         # the local view follows the slots: nobody steers at the start, so it is all zero
         assert view_offset(K) == SLOT_OFFSET + K * len(SLOT_FEATURES)
         assert view_features(obs, r).shape == (2 * r + 1, 2 * r + 1, len(VIEW_CHANNELS))
         assert not obs[view_offset(K) :].any()
     # slots list the group's ready tasks by reward descending
-    rewards = slot_features(observations["agent_0"]["observation"], K)[:, SLOT_FEATURES.index("reward")]
-    valid = rewards[slot_features(observations["agent_0"]["observation"], K)[:, 0] > 0.5]
+    rewards = slot_features(observations["agent_0"]["observation"], K)[:, SLOT_INDEX["reward"]]
+    valid = rewards[slot_features(observations["agent_0"]["observation"], K)[:, SLOT_INDEX["valid"]] > 0.5]
     assert (np.diff(valid) <= 0).all()
