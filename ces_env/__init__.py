@@ -10,12 +10,12 @@ from ces_env.core.simulator import CESSimulator
 from ces_env.env import CESParallelEnv, env, parallel_env
 from ces_env.generator import assemble_instance, generate_instance
 
-__version__ = "0.1.0"
-ENV_ID = "ces/ces-v0"
+__version__ = "0.2.0"
+ENV_ID = "ces/ces-v1"
 
 
 def _register() -> None:
-    """Register with PettingZoo's registry, so that ``pettingzoo.make("parallel", "ces/ces-v0")`` works."""
+    """Register with PettingZoo's registry, so that ``pettingzoo.make("parallel", "ces/ces-v1")`` works."""
     try:
         from pettingzoo import aec_registry, parallel_registry, register
     except ImportError:  # an older PettingZoo without a registry: the direct constructors still work

@@ -1,11 +1,11 @@
-"""CES: cooperative task execution by groups of agents (PettingZoo parallel environment ``ces_v0``).
+"""CES: cooperative task execution by groups of agents (PettingZoo parallel environment ``ces_v1``).
 
 This module docstring is the environment's documentation page; the README's environment card says the same.
 
 | | |
 |---|---|
 | Import | ``import ces_env; env = ces_env.parallel_env(preset="small", control="decentralized")`` |
-| Registry | ``pettingzoo.make("parallel", "ces/ces-v0", ...)`` (and ``"aec"``) |
+| Registry | ``pettingzoo.make("parallel", "ces/ces-v1", ...)`` (and ``"aec"``) |
 | Agents | ``agent_0 ... agent_{n-1}`` (``n_agents``), in ``n_groups`` groups of contiguous ids |
 | Action space | ``Discrete(1 + K)``; ``Discrete(1 + K + 4)`` in the steered mode |
 | Observation space | ``Dict(observation=Box(0, 1, (D,), float32), action_mask=Box(0, 1, (A,), int8))`` |
@@ -72,12 +72,17 @@ inconsistent values raise :class:`ces_env.config.ConfigError`.
 **Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance`
 (made with ``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
 
-**Version history.** v0: first release.
+**Version history.** v1: control protocols are pluggable (``control`` takes any registered protocol); a wait lasts
+until something changes for the agent (``wait_ticks=None``) and cannot stall; ``reward_mode="time"``; infos carry
+``elapsed_ticks`` (and ``truncation_reason`` at the end); the time feature is squashed over the lower bound; agent
+features ``index_in_group`` and ``decider_rank``; non-integer actions are refused. v0: first release.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -91,29 +96,43 @@ from ces_env.observations import ObservationBuilder
 from ces_env.types import Instance
 
 RESET_OPTIONS = ("instance",)
+RENDER_MODES = ("human", "ansi", "rgb_array")
+
+AgentID = str
+Observation = dict[str, np.ndarray]  # {"observation": (D,) float32, "action_mask": (A,) int8}
+ActionType = int
 
 
-class CESParallelEnv(ParallelEnv):
+class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
     """The CES environment; see the module docstring (its documentation page)."""
 
     metadata = {
-        "name": "ces_v0",
-        "render_modes": ["human", "ansi", "rgb_array"],
+        "name": "ces_v1",
+        "render_modes": list(RENDER_MODES),
         "is_parallelizable": True,
         "render_fps": 4,
     }
 
     def __init__(
-        self, render_mode: str | None = None, preset: str | None = None, config: CESConfig | None = None, **fields: Any
-    ):
+        self,
+        render_mode: str | None = None,
+        preset: str | None = None,
+        config: CESConfig | Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> None:
+        if isinstance(config, Mapping):  # a plain dict of fields, e.g. read from a file
+            fields = {**config, **fields}
+            config = None
         if config is None:
             self.config = make_config(preset, **fields)
         elif preset is not None:
             raise ValueError("give either config= or preset=, not both")
+        elif not isinstance(config, CESConfig):
+            raise TypeError(f"config= must be a CESConfig or a dict of its fields, got {type(config).__name__}")
         else:
             self.config = make_config(base=config, **fields) if fields else config
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode {render_mode!r} is not one of {list(RENDER_MODES)}")
         self.render_mode = render_mode
         n = self.config.n_agents
         self.possible_agents = [f"agent_{i}" for i in range(n)]
@@ -121,7 +140,9 @@ class CESParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self._builder = ObservationBuilder(self.config, n)
         layout = self._builder.actions
-        self._action_spaces = {a: spaces.Discrete(layout.n_actions) for a in self.possible_agents}
+        self._action_spaces: dict[str, spaces.Discrete] = {
+            a: spaces.Discrete(layout.n_actions) for a in self.possible_agents
+        }
         self._observation_spaces = {
             a: spaces.Dict({"observation": self._builder.observation_box, "action_mask": self._builder.mask_box})
             for a in self.possible_agents
@@ -130,9 +151,10 @@ class CESParallelEnv(ParallelEnv):
             0.0, 1.0, shape=(self._builder.state_size(self.config.n_tasks, self.config.n_groups),), dtype=np.float32
         )
         self._np_random: np.random.Generator | None = None
-        self.sim: CESSimulator | None = None
-        self._masks: np.ndarray | None = None
-        self._viewer = None
+        self._simulator: CESSimulator | None = None
+        self._masks = np.zeros((n, layout.n_actions), dtype=np.int8)  # the env's own copy: users may write theirs
+        self._clock = 0
+        self._viewer: Any = None  # ces_env.render.Viewer, imported on the first render
 
     # ------------------------------------------------------------------------------------------------- spaces
     def observation_space(self, agent: str) -> spaces.Dict:
@@ -148,22 +170,31 @@ class CESParallelEnv(ParallelEnv):
             self._np_random = np.random.default_rng()
         return self._np_random
 
+    @property
+    def sim(self) -> CESSimulator:
+        """The running simulator (read-only use: observations, metrics, analyses)."""
+        if self._simulator is None:
+            raise RuntimeError("call reset() before using the environment (no episode has started)")
+        return self._simulator
+
     # ------------------------------------------------------------------------------------------------- API
-    def reset(self, seed: int | None = None, options: dict | None = None):
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
         if seed is not None:
             self._np_random = np.random.default_rng(seed)
         options = dict(options or {})
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
             warnings.warn(
-                f"reset options {unknown} are not used by ces_v0 (known options: {list(RESET_OPTIONS)})", stacklevel=2
+                f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})", stacklevel=2
             )
         instance = options.get("instance")
         if instance is None:
             instance = generate_instance(self.config, self.np_random)
         else:
             self._check_instance(instance)
-        self.sim = CESSimulator(self.config, instance, self.np_random)
+        self._simulator = CESSimulator(self.config, instance, self.np_random)
         self._builder.bind(instance)
         self.agents = self.possible_agents[:]
         self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too
@@ -173,10 +204,18 @@ class CESParallelEnv(ParallelEnv):
             info["elapsed_ticks"] = 0
         return observations, infos
 
-    def step(self, actions: dict[str, int]):
+    def step(
+        self, actions: dict[AgentID, ActionType]
+    ) -> tuple[
+        dict[AgentID, Observation],
+        dict[AgentID, float],
+        dict[AgentID, bool],
+        dict[AgentID, bool],
+        dict[AgentID, dict[str, Any]],
+    ]:
+        sim = self.sim  # raises before the first reset
         if not self.agents:
             return {}, {}, {}, {}, {}
-        sim = self.sim
         unknown = set(actions) - set(self.agents)
         if unknown:
             raise ValueError(f"actions given for agents that are not live: {sorted(unknown)}")
@@ -214,26 +253,24 @@ class CESParallelEnv(ParallelEnv):
         return observations, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
-        self._require_reset()
         return self._builder.state(self.sim)
 
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, Any]:
         """The episode's metrics so far (final once the episode has ended)."""
-        self._require_reset()
         return self.sim.metrics()
 
-    def render(self):
+    def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:
             warnings.warn("render() called without a render_mode; pass render_mode= to the constructor", stacklevel=2)
             return None
-        self._require_reset()
+        sim = self.sim
         if self._viewer is None:
             from ces_env.render import Viewer  # the viewer is only imported when something is drawn
 
             self._viewer = Viewer()
         if self.render_mode == "rgb_array":
-            return self._viewer.rgb(self.sim)
-        text = self._viewer.ansi(self.sim)
+            return self._viewer.rgb(sim)
+        text = self._viewer.ansi(sim)
         if self.render_mode == "ansi":
             return text
         print(text)
@@ -243,10 +280,6 @@ class CESParallelEnv(ParallelEnv):
         pass
 
     # ------------------------------------------------------------------------------------------------- helpers
-    def _require_reset(self) -> None:
-        if self.sim is None:
-            raise RuntimeError("call reset() before using the environment")
-
     def _check_instance(self, instance: Instance) -> None:
         c = self.config
         for name, have, want in (
@@ -257,9 +290,9 @@ class CESParallelEnv(ParallelEnv):
             if have != want:
                 raise ValueError(f"reset option 'instance': it has {name}={have} but the env's config has {want}")
 
-    def _observe(self):
+    def _observe(self) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
         obs, masks, slot_tasks = self._builder.build(self.sim)
-        self._masks = masks
+        self._masks = masks.copy()
         groups = self.sim.instance.agent_group
         observations = {a: {"observation": obs[i], "action_mask": masks[i]} for i, a in enumerate(self.agents)}
         infos = {
@@ -275,11 +308,11 @@ class CESParallelEnv(ParallelEnv):
         task_choices: dict[int, int] = {}
         moves: dict[int, int] = {}
         invalid: list[str] = []
-        for name, action in actions.items():
-            if action is None:
+        for name, raw in actions.items():
+            if raw is None:
                 continue
             i = self.agent_name_mapping[name]
-            action = int(action)
+            action = self._as_action(name, i, raw)
             if not (0 <= action < layout.n_actions) or not masks[i, action]:
                 if self.config.strict_actions:
                     legal = np.flatnonzero(masks[i]).tolist()
@@ -295,6 +328,19 @@ class CESParallelEnv(ParallelEnv):
             else:
                 moves[i] = action - layout.first_move
         return task_choices, moves, invalid
+
+    def _as_action(self, name: str, index: int, raw: Any) -> int:
+        """An integer action id; anything else (bool, float, str, array, NaN) is refused, naming agent and legal ids."""
+        value = raw
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            return int(value)
+        legal = np.flatnonzero(self._masks[index]).tolist()
+        raise TypeError(
+            f"{name}: action {raw!r} ({type(raw).__name__}) is not an integer action id at tick {self.sim.time} "
+            f"(legal actions: {legal})"
+        )
 
 
 def parallel_env(render_mode: str | None = None, **kwargs: Any) -> CESParallelEnv:

@@ -132,6 +132,11 @@ class ObservationBuilder:
     def state_size(self, n_tasks: int, n_groups: int) -> int:
         return n_tasks * (N_TASK_STATUSES + 1) + self.n_agents * (N_AGENT_STATUSES + 1) + 2 * n_groups + 1
 
+    def _bound_instance(self) -> Instance:
+        if self._instance is None:
+            raise RuntimeError("ObservationBuilder: bind() an instance before building observations")
+        return self._instance
+
     def bind(self, instance: Instance) -> None:
         """Precompute per-instance static features (normalised rewards, successor counts, upward ranks)."""
         self._instance = instance
@@ -155,7 +160,7 @@ class ObservationBuilder:
     # ---------------------------------------------------------------------------------------------- per step
     def build(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(observations (n, D) float32, masks (n, A) int8, slot task ids (n, K) int64 with -1 for empty slots)."""
-        inst = self._instance
+        inst = self._bound_instance()
         cfg = self.config
         K = cfg.n_candidates
         obs = np.zeros((self.n_agents, self.obs_size), dtype=np.float32)
@@ -223,7 +228,7 @@ class ObservationBuilder:
         return obs, masks, slot_tasks
 
     def _add_steering(self, sim: CESSimulator, obs: np.ndarray, masks: np.ndarray, move_deciders: np.ndarray) -> None:
-        inst = self._instance
+        inst = self._bound_instance()
         r = self.config.view_radius
         side = 2 * r + 1
         steering = np.flatnonzero(sim.agent_status == AgentStatus.STEERING)
@@ -251,7 +256,7 @@ class ObservationBuilder:
     def state(self, sim: CESSimulator) -> np.ndarray:
         """Global state for centralized critics: task statuses and groups, agent statuses and progress, groups' progress
         and controller queues, and time; all in [0, 1]."""
-        inst = self._instance
+        inst = self._bound_instance()
         m, n, l = inst.n_tasks, self.n_agents, inst.n_groups
         task_block = np.zeros((m, N_TASK_STATUSES + 1), dtype=np.float32)
         task_block[np.arange(m), sim.task_status] = 1.0

@@ -405,6 +405,7 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(speed_spread=math.nextafter(1.0, 0.0)), dict(speed_spread=1.0)),
     ],
     "control": [(dict(control="decentralized"), dict(control="central"))],
+    "control_options": [(dict(control_options=()), dict(control_options={"no_such_option": 1}))],
     "assign_service_ticks": [(dict(assign_service_ticks=0), dict(assign_service_ticks=-1))],
     "validate_service_ticks": [(dict(validate_service_ticks=0), dict(validate_service_ticks=-1))],
     "claim_latency_ticks": [(dict(claim_latency_ticks=0), dict(claim_latency_ticks=-1))],
