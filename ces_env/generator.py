@@ -4,6 +4,19 @@ agents with their groups and speeds.
 Generation is kept apart from the dynamics (as in Jumanji): :func:`generate_instance` draws everything from the
 generator it is given, and :func:`assemble_instance` builds an :class:`~ces_env.types.Instance` from hand-made parts,
 so tests and users can inject their own instance with ``env.reset(options={"instance": instance})``.
+
+Partitions (``partition_tasks``)
+--------------------------------
+``interdependent``
+    Balanced random split: shuffle the tasks with ``rng``, then deal them round-robin to the groups. Dependencies
+    may cross groups. Group sizes differ by at most one.
+``independent``
+    No dependency crosses groups: the weakly connected components are packed onto the groups, largest first
+    (ties: the component with the lowest task id first), each onto the currently least-loaded group (by task count;
+    ties: lowest group index) -- the LPT rule. Group sizes are as even as the component sizes allow, so a highly
+    interlinked graph (few, large components) gives uneven groups: the paper's Figure 3 effect comes from the graph's
+    components, not from a rule. This split is deterministic; ``rng`` is not used.
+With more groups than tasks (or than components) some groups are empty.
 """
 
 from __future__ import annotations
@@ -11,8 +24,9 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from ces_env.config import CESConfig
-from ces_env.graphs import build_task_graph, partition_tasks
+from ces_env.config import PARTITIONS, CESConfig
+from ces_env.graph_files import validate_dag
+from ces_env.graphs import build_task_graph, check_task_ids
 from ces_env.maze import Maze, generate_maze
 from ces_env.types import Instance
 
@@ -20,6 +34,38 @@ from ces_env.types import Instance
 def split_agents(n_agents: int, n_groups: int) -> np.ndarray:
     """(n,) group index per agent: contiguous blocks of n/l agents, sizes differing by at most one."""
     return (np.arange(n_agents, dtype=np.int64) * n_groups // n_agents).astype(np.int32)
+
+
+def partition_tasks(graph: nx.DiGraph, n_groups: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Split the tasks ``0..m-1`` among ``n_groups`` groups; returns an ``(m,)`` int32 array of group indices.
+
+    ``kind`` is ``"interdependent"`` (shuffle, then deal round-robin) or ``"independent"`` (weakly connected
+    components packed largest-first onto the least-loaded group). See the module docstring.
+    """
+    if kind not in PARTITIONS:
+        raise ValueError(f"unknown partition kind {kind!r}; expected one of {list(PARTITIONS)}")
+    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
+        raise ValueError(f"n_groups must be an integer >= 1, got {n_groups!r}")
+    n = check_task_ids(graph)
+    groups = np.empty(n, dtype=np.int32)
+    if kind == "interdependent":
+        order = rng.permutation(n)
+        groups[order] = np.arange(n) % n_groups
+        return groups
+
+    components = sorted((sorted(c) for c in nx.weakly_connected_components(graph)), key=lambda c: (-len(c), c[0]))
+    load = np.zeros(n_groups, dtype=np.int64)
+    for component in components:
+        target = int(np.argmin(load))  # argmin returns the first minimum: the lowest index wins ties
+        groups[component] = target
+        load[target] += len(component)
+    return groups
+
+
+def cross_group_edges(graph: nx.DiGraph, groups: np.ndarray) -> int:
+    """Number of edges whose two tasks lie in different groups."""
+    groups = np.asarray(groups)
+    return sum(1 for u, v in graph.edges if groups[u] != groups[v])
 
 
 def draw_classes(n_tasks: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
@@ -79,8 +125,7 @@ def assemble_instance(
     n_tasks = graph.number_of_nodes()
     if sorted(graph.nodes) != list(range(n_tasks)):
         raise ValueError("instance graph: nodes must be the integers 0..m-1")
-    if not nx.is_directed_acyclic_graph(graph):
-        raise ValueError(f"instance graph: not acyclic, cycle {nx.find_cycle(graph)}")
+    validate_dag(graph, "instance graph")
     backwards = [(u, v) for u, v in graph.edges if u >= v]
     if backwards:  # the core, the lower bound and the observations rely on a topological numbering
         raise ValueError(

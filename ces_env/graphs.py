@@ -1,4 +1,4 @@
-"""Task dependency graphs: families, file loaders, tiling and partitions.
+"""Task dependency graphs: families, the G18/G40 stand-ins and tiling (files are read by ``ces_env.graph_files``).
 
 Every graph handed to the simulator is a ``networkx.DiGraph`` on nodes ``0..m-1`` in which **every edge goes from a
 lower to a higher id** (a topological numbering), an edge ``u -> v`` meaning "task v depends on task u". Nodes carry
@@ -48,52 +48,6 @@ its source order, so a graph already in topological order keeps its order). ``n_
 the first ``k = n_tasks - (copies-1)*s`` nodes of that order (an induced subgraph, which is still a DAG and still
 closed under predecessors). This is how the paper builds its experiments (Table 3: 5 groups x 18 tasks with a
 G18-like structure). Copies are never linked to each other.
-
-File formats (``load_graph_file``)
-----------------------------------
-The format is chosen by extension, then by content. Line-oriented formats are parsed here (not by networkx) so that
-every error can name ``file:line``. ``#`` starts a comment line in all of them; blank lines are ignored.
-
-``.graphml`` (or ``.xml``, or content starting with ``<``)
-    Read with ``networkx.read_graphml``; must be directed. A node's weight is its attribute ``weight``, else
-    ``cost``, else 1.0; it must be a finite number > 0. Node ids are kept as read (strings). GraphML has no useful
-    line numbers once parsed, so its errors name the file and the node.
-``.stg`` (Standard Task Graph Set, Kasahara lab)
-    Line 1: the number ``n`` of real tasks. Then ``n + 2`` lines ``id  time  n_preds  pred_id...`` for ids
-    ``0..n+1`` (any order, each exactly once); fields split on white space, all integers. Task 0 (dummy entry) and
-    task ``n+1`` (dummy exit) must have time 0 and are dropped together with their edges; task 0 may appear in a
-    real task's predecessor list (that link carries no dependency), the exit may not. Real tasks keep their file ids
-    ``1..n``; ``weight`` is the processing time. A real task with time 0 (a pure synchronisation point) is kept,
-    because its edges still order the work, and gets weight ``STG_ZERO_TIME_WEIGHT`` (1e-3), since weights must be
-    positive; this is negligible next to the integer costs (>= 1) of the STG set. After the task lines only comment
-    and blank lines may follow.
-gauss18 matrix format (any other extension, detected when a non-comment line contains ``;``)
-    The first non-comment line holds the ``n`` task costs separated by ``;`` (finite numbers > 0). Then exactly ``n``
-    matrix rows of ``n`` cells separated by ``;``: a number in row ``i``, column ``j`` is the weight (>= 0) of the
-    edge ``i -> j``, stored as the edge attribute ``comm``; an empty cell means no edge. Tasks are ``0..n-1``.
-plain edge list (``.edgelist``, ``.edges``, ``.txt``, ``.csv``, ... without ``;``)
-    One edge ``u v`` per line (white space or commas), optionally ``u v w`` with a numeric edge weight (stored as
-    ``comm``); a line with a single id declares a task without edges. Ids are non-negative integers; text after
-    ``#`` is a comment. Every task has weight 1.0. A repeated edge is an error (usually a mistake in the file).
-
-Every malformed input raises ``ValueError`` whose message starts with ``file:line:`` (wrong counts, non-integer or
-non-numeric fields, ids out of range, duplicate ids or edges, non-square matrices, costs that do not match the
-matrix, non-positive costs, trailing content). A cycle is reported with the lowest line holding one of its edges and
-the cycle's nodes; a file without tasks names the file (line 1 if empty, else its last line). A missing file raises
-``FileNotFoundError`` naming the path.
-
-Partitions (``partition_tasks``)
---------------------------------
-``interdependent``
-    Balanced random split: shuffle the tasks with ``rng``, then deal them round-robin to the groups. Dependencies
-    may cross groups. Group sizes differ by at most one.
-``independent``
-    No dependency crosses groups: the weakly connected components are packed onto the groups, largest first
-    (ties: the component with the lowest task id first), each onto the currently least-loaded group (by task count;
-    ties: lowest group index) -- the LPT rule. Group sizes are as even as the component sizes allow, so a highly
-    interlinked graph (few, large components) gives uneven groups: the paper's Figure 3 effect comes from the graph's
-    components, not from a rule. This split is deterministic; ``rng`` is not used.
-With more groups than tasks (or than components) some groups are empty.
 """
 
 from __future__ import annotations
@@ -101,25 +55,25 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
+import weakref
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
+from ces_env.graph_files import load_graph_file
+
 __all__ = [
     "GRAPH_FAMILIES",
     "DEFAULT_DENSITY",
-    "PARTITION_KINDS",
-    "STG_ZERO_TIME_WEIGHT",
     "build_task_graph",
-    "load_graph_file",
-    "validate_dag",
-    "partition_tasks",
-    "cross_group_edges",
+    "resolve_graph_source",
+    "file_task_count",
     "critical_path_length",
     "to_arrays",
+    "check_task_ids",
 ]
 
 GRAPH_FAMILIES: dict[str, str] = {
@@ -137,11 +91,6 @@ DEFAULT_DENSITY: dict[str, float] = {
     "lds": 0.05,  # ~1.05 at 500 tasks
     "hds": 0.25,  # ~5.3 at 500 tasks
 }
-
-PARTITION_KINDS: tuple[str, ...] = ("interdependent", "independent")
-
-STG_ZERO_TIME_WEIGHT = 1e-3
-"""Weight given to a real STG task whose processing time is 0 (weights must be > 0)."""
 
 # --------------------------------------------------------------------------------------------------------------------
 # G18 / G40 stand-ins. Both are written as "node: its predecessors", nodes numbered in topological order.
@@ -248,15 +197,13 @@ def build_task_graph(source: str, n_tasks: int, rng: np.random.Generator, densit
             graph = _from_edges(n_tasks, [])
         elif kind == "chain":
             graph = _from_edges(n_tasks, [(i, i + 1) for i in range(n_tasks - 1)])
-        elif kind == "g18":
-            graph = _tile(_from_predecessors(_G18_PREDECESSORS, weight=1.0), n_tasks)
-        elif kind == "g40":
-            graph = _tile(_from_predecessors(_G40_PREDECESSORS, weight=4.0), n_tasks)
+        elif kind in ("g18", "g40"):
+            graph = _tile(_stand_in(kind), n_tasks)
         else:
             graph = _tile(load_graph_file(source), n_tasks)
 
+    # Acyclic by construction (every edge goes from a lower to a higher id); assemble_instance checks it again.
     graph.graph["source"] = source
-    validate_dag(graph, source)
     return graph
 
 
@@ -286,98 +233,26 @@ def resolve_graph_source(source: str, density: float | None = None) -> str | Non
             f"{sorted(_RANDOM_FAMILIES)}"
         )
     if kind is None:
-        path = Path(source)
-        if not path.is_file():
+        if not Path(source).is_file():
             raise FileNotFoundError(f"graph file {source!r} does not exist")
-        stat = path.stat()
-        _check_file_once(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        load_graph_file(source)  # parsed once: the graphs built at every reset reuse this parse
     return kind
 
 
-@functools.lru_cache(maxsize=64)
-def _check_file_once(path: str, mtime_ns: int, size: int) -> None:
-    """Parse a file once per version (path, modification time, size): configs are built often, files rarely change."""
-    load_graph_file(path)
+def file_task_count(source: str | os.PathLike) -> int | None:
+    """The number of tasks in a graph file (the episode's default ``n_tasks``), or None for a family name.
 
-
-def load_graph_file(path: str | os.PathLike) -> nx.DiGraph:
-    """Read a task graph file (GraphML, STG, gauss18 matrix or edge list; see the module docstring).
-
-    Returns a DAG with the file's own task ids and a ``weight`` (> 0) on every node. Malformed input raises
-    ``ValueError`` naming ``file:line``; a missing file raises ``FileNotFoundError`` naming the path.
+    Raises like :func:`resolve_graph_source` for an unknown family or a missing or malformed file.
     """
-    path = Path(path)
-    name = str(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{name}: graph file not found")
-    if not path.is_file():
-        raise ValueError(f"{name}: not a regular file")
-    ext = path.suffix.lower()
-    if ext in (".graphml", ".xml"):
-        return _load_graphml(path)
-    try:
-        # Comments may be in any encoding (gauss18's are Polish); data lines are ASCII, so bad bytes can only
-        # matter where they would fail number parsing anyway.
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ValueError(f"{name}: cannot read file: {exc}") from exc
-    if ext == ".stg":
-        return _parse_stg(text, name)
-    if text.lstrip().startswith("<"):
-        return _load_graphml(path)
-    if any(";" in line for line in text.splitlines() if not line.lstrip().startswith("#")):
-        return _parse_gauss(text, name)
-    return _parse_edge_list(text, name)
-
-
-def validate_dag(graph: nx.DiGraph, origin: str) -> None:
-    """Raise ``ValueError`` naming ``origin`` if ``graph`` has no tasks, is undirected or has a cycle (listed)."""
-    if graph.number_of_nodes() == 0:
-        raise ValueError(f"{origin}: the graph has no tasks")
-    if not graph.is_directed():
-        raise ValueError(f"{origin}: a dependency graph must be directed")
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return
-    raise ValueError(f"{origin}: dependency cycle {_cycle_text(cycle)}")
-
-
-def partition_tasks(graph: nx.DiGraph, n_groups: int, kind: str, rng: np.random.Generator) -> np.ndarray:
-    """Split the tasks ``0..m-1`` among ``n_groups`` groups; returns an ``(m,)`` int32 array of group indices.
-
-    ``kind`` is ``"interdependent"`` (shuffle, then deal round-robin) or ``"independent"`` (weakly connected
-    components packed largest-first onto the least-loaded group). See the module docstring.
-    """
-    if kind not in PARTITION_KINDS:
-        raise ValueError(f"unknown partition kind {kind!r}; expected one of {list(PARTITION_KINDS)}")
-    if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-        raise ValueError(f"n_groups must be an integer >= 1, got {n_groups!r}")
-    n = _check_node_ids(graph)
-    groups = np.empty(n, dtype=np.int32)
-    if kind == "interdependent":
-        order = rng.permutation(n)
-        groups[order] = np.arange(n) % n_groups
-        return groups
-
-    components = sorted((sorted(c) for c in nx.weakly_connected_components(graph)), key=lambda c: (-len(c), c[0]))
-    load = np.zeros(n_groups, dtype=np.int64)
-    for component in components:
-        target = int(np.argmin(load))  # argmin returns the first minimum: the lowest index wins ties
-        groups[component] = target
-        load[target] += len(component)
-    return groups
-
-
-def cross_group_edges(graph: nx.DiGraph, groups: np.ndarray) -> int:
-    """Number of edges whose two tasks lie in different groups."""
-    groups = np.asarray(groups)
-    return sum(1 for u, v in graph.edges if groups[u] != groups[v])
+    source = os.fspath(source)
+    if resolve_graph_source(source) is not None:
+        return None
+    return load_graph_file(source).number_of_nodes()
 
 
 def critical_path_length(graph: nx.DiGraph, node_cost: np.ndarray) -> float:
     """Length of the longest path, counting the cost of every node on it (0.0 for an empty graph)."""
-    n = _check_node_ids(graph)
+    n = check_task_ids(graph)
     cost = np.asarray(node_cost, dtype=np.float64)
     if cost.shape != (n,):
         raise ValueError(f"node_cost must have shape ({n},), got {cost.shape}")
@@ -391,7 +266,7 @@ def critical_path_length(graph: nx.DiGraph, node_cost: np.ndarray) -> float:
 def to_arrays(graph: nx.DiGraph) -> tuple[np.ndarray, np.ndarray]:
     """``(edges, weights)``: edges as an ``(E, 2)`` int32 array sorted by (source, target), and the ``(n,)`` float64
     node weights (attribute ``weight``, 1.0 where absent)."""
-    n = _check_node_ids(graph)
+    n = check_task_ids(graph)
     edges = np.array(sorted(graph.edges), dtype=np.int32).reshape(-1, 2)
     weights = np.array([graph.nodes[v].get("weight", 1.0) for v in range(n)], dtype=np.float64)
     return edges, weights
@@ -442,270 +317,64 @@ def _from_predecessors(preds: Mapping[int, tuple[int, ...]], weight: float) -> n
     return graph
 
 
+@dataclass(frozen=True)
+class _TilingBase:
+    """A fixed graph renumbered topologically: what every tiling of it needs, computed once per graph."""
+
+    labels: list  # source id of renumbered node i
+    weights: list[float]
+    edges: list[tuple[int, int]]  # renumbered, sorted by (source, target)
+
+
+# Keyed by the base graph itself (files are parsed once and shared, the stand-ins are built once), forgotten with it.
+_tiling_bases: weakref.WeakKeyDictionary[nx.DiGraph, _TilingBase] = weakref.WeakKeyDictionary()
+
+
+def _tiling_base(base: nx.DiGraph) -> _TilingBase:
+    known = _tiling_bases.get(base)
+    if known is None:
+        # ``base`` is a checked file graph or a stand-in; the sort below would raise on a cycle anyway.
+        position = {v: i for i, v in enumerate(base.nodes)}
+        order = list(nx.lexicographical_topological_sort(base, key=position.__getitem__))
+        index = {v: i for i, v in enumerate(order)}
+        known = _TilingBase(
+            labels=order,
+            weights=[float(base.nodes[v].get("weight", 1.0)) for v in order],
+            edges=sorted((index[u], index[v]) for u, v in base.edges),
+        )
+        _tiling_bases[base] = known
+    return known
+
+
+@functools.cache
+def _stand_in(name: str) -> nx.DiGraph:
+    """The G18 or G40 stand-in, built once (frozen, shared)."""
+    if name == "g18":
+        return nx.freeze(_from_predecessors(_G18_PREDECESSORS, weight=1.0))
+    return nx.freeze(_from_predecessors(_G40_PREDECESSORS, weight=4.0))
+
+
 def _tile(base: nx.DiGraph, n_tasks: int) -> nx.DiGraph:
     """Disjoint copies of ``base`` (renumbered topologically) covering ``n_tasks`` tasks; the last one truncated."""
-    validate_dag(base, base.graph.get("origin", "base graph"))
-    position = {v: i for i, v in enumerate(base.nodes)}
-    order = list(nx.lexicographical_topological_sort(base, key=position.__getitem__))
-    index = {v: i for i, v in enumerate(order)}
-    s = len(order)
-    base_edges = sorted((index[u], index[v]) for u, v in base.edges)
+    layout = _tiling_base(base)
+    s = len(layout.labels)
     copies = -(-n_tasks // s)
-
     graph = nx.DiGraph()
     for c in range(copies):
         k = min(s, n_tasks - c * s)
         offset = c * s
         graph.add_nodes_from(
-            (offset + i, {"weight": float(base.nodes[order[i]].get("weight", 1.0)), "copy": c, "label": order[i]})
-            for i in range(k)
+            (offset + i, {"weight": layout.weights[i], "copy": c, "label": layout.labels[i]}) for i in range(k)
         )
         # Nodes are numbered topologically, so the first k nodes are closed under predecessors.
-        graph.add_edges_from((offset + u, offset + v) for u, v in base_edges if v < k)
+        graph.add_edges_from((offset + u, offset + v) for u, v in layout.edges if v < k)
     graph.graph["base_size"] = s
     graph.graph["copies"] = copies
     return graph
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# File parsing helpers
-
-
-def _fail(name: str, line: int, message: str) -> ValueError:
-    return ValueError(f"{name}:{line}: {message}")
-
-
-def _data_lines(text: str, inline_comments: bool = False) -> list[tuple[int, str]]:
-    """Non-blank, non-comment lines with their 1-based line numbers."""
-    out = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0] if inline_comments else raw
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        out.append((number, line.strip()))
-    return out
-
-
-def _end_line(text: str) -> int:
-    return max(1, len(text.splitlines()))
-
-
-def _parse_int(token: str, name: str, line: int, what: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", token):
-        raise _fail(name, line, f"{what} must be an integer, got {token!r}")
-    return int(token)
-
-
-def _parse_positive(token: str, name: str, line: int, what: str, allow_zero: bool = False) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        raise _fail(name, line, f"{what} must be a number, got {token!r}") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise _fail(name, line, f"{what} must be a finite number {bound}, got {token!r}")
-    return value
-
-
-def _check_file_dag(graph: nx.DiGraph, name: str, edge_lines: Mapping[tuple, int], end_line: int) -> nx.DiGraph:
-    """Reject an empty or cyclic file graph, naming the lowest line that holds an edge of the cycle."""
-    if graph.number_of_nodes() == 0:
-        raise _fail(name, end_line, "no tasks found (the file is empty or holds only comments)")
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        graph.graph["origin"] = name
-        return graph
-    lines = sorted(edge_lines[(u, v)] for u, v, *_ in cycle)
-    raise _fail(name, lines[0], f"dependency cycle {_cycle_text(cycle)} (edges on lines {', '.join(map(str, lines))})")
-
-
-def _cycle_text(cycle: list[tuple]) -> str:
-    nodes = [cycle[0][0]] + [edge[1] for edge in cycle]
-    return " -> ".join(str(v) for v in nodes)
-
-
-def _parse_stg(text: str, name: str) -> nx.DiGraph:
-    lines = _data_lines(text)
-    if not lines:
-        raise _fail(name, _end_line(text), "no tasks found (the file is empty or holds only comments)")
-    header_line, header = lines[0]
-    fields = header.split()
-    if len(fields) != 1:
-        raise _fail(name, header_line, f"expected the number of tasks alone on the first line, got {header!r}")
-    n = _parse_int(fields[0], name, header_line, "the number of tasks")
-    if n < 1:
-        raise _fail(name, header_line, f"the file declares {n} tasks; a task graph needs at least one")
-    entry, exit_ = 0, n + 1
-
-    tasks: dict[int, tuple[int, int, list[int]]] = {}  # id -> (line, time, predecessors)
-    body = lines[1:]
-    for line, content in body[: n + 2]:
-        tokens = content.split()
-        if len(tokens) < 3:
-            raise _fail(name, line, f"expected 'id time n_predecessors pred...', got {content!r}")
-        task = _parse_int(tokens[0], name, line, "task id")
-        time = _parse_int(tokens[1], name, line, f"processing time of task {task}")
-        count = _parse_int(tokens[2], name, line, f"predecessor count of task {task}")
-        if not 0 <= task <= exit_:
-            raise _fail(name, line, f"task id {task} out of range 0..{exit_} (n = {n} plus two dummies)")
-        if task in tasks:
-            raise _fail(name, line, f"duplicate task id {task} (first on line {tasks[task][0]})")
-        if time < 0:
-            raise _fail(name, line, f"task {task} has negative processing time {time}")
-        if count < 0:
-            raise _fail(name, line, f"task {task} has negative predecessor count {count}")
-        ids = tokens[3:]
-        if len(ids) != count:
-            raise _fail(name, line, f"task {task} lists {count} predecessors but {len(ids)} ids follow")
-        preds = [_parse_int(t, name, line, f"predecessor of task {task}") for t in ids]
-        for p in preds:
-            if not 0 <= p <= exit_:
-                raise _fail(name, line, f"task {task}: predecessor id {p} out of range 0..{exit_}")
-        duplicates = {p for p in preds if preds.count(p) > 1}
-        if duplicates:
-            raise _fail(name, line, f"task {task} lists predecessor {min(duplicates)} more than once")
-        tasks[task] = (line, time, preds)
-
-    if len(body) < n + 2:
-        missing = sorted(set(range(n + 2)) - set(tasks))
-        raise _fail(
-            name,
-            _end_line(text),
-            f"expected {n + 2} task lines (n = {n} plus two dummies), found "
-            f"{len(body)}; missing task ids {missing[:10]}{' ...' if len(missing) > 10 else ''}",
-        )
-    if len(body) > n + 2:
-        line, content = body[n + 2]
-        raise _fail(name, line, f"unexpected line after the {n + 2} task lines: {content!r}")
-
-    for dummy, role in ((entry, "entry"), (exit_, "exit")):
-        line, time, preds = tasks[dummy]
-        if time != 0:
-            raise _fail(name, line, f"dummy {role} task {dummy} must have processing time 0, got {time}")
-    if tasks[entry][2]:
-        raise _fail(name, tasks[entry][0], "dummy entry task 0 must have no predecessors")
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(
-        (t, {"weight": float(tasks[t][1]) if tasks[t][1] > 0 else STG_ZERO_TIME_WEIGHT}) for t in range(1, n + 1)
-    )
-    edge_lines: dict[tuple[int, int], int] = {}
-    for t in range(1, n + 1):
-        line, _, preds = tasks[t]
-        for p in preds:
-            if p == exit_:
-                raise _fail(name, line, f"task {t} lists the dummy exit task {exit_} as a predecessor")
-            if p != entry:  # links from the dummy entry carry no dependency
-                graph.add_edge(p, t)
-                edge_lines[(p, t)] = line
-    return _check_file_dag(graph, name, edge_lines, _end_line(text))
-
-
-def _parse_gauss(text: str, name: str) -> nx.DiGraph:
-    lines = _data_lines(text)
-    if not lines:
-        raise _fail(name, _end_line(text), "no tasks found (the file is empty or holds only comments)")
-    cost_line, cost_text = lines[0]
-    costs = [
-        _parse_positive(cell.strip(), name, cost_line, f"cost of task {i}")
-        for i, cell in enumerate(cost_text.split(";"))
-    ]
-    n = len(costs)
-    rows = lines[1:]
-    graph = nx.DiGraph()
-    graph.add_nodes_from((i, {"weight": c}) for i, c in enumerate(costs))
-    edge_lines: dict[tuple[int, int], int] = {}
-    for i, (line, row) in enumerate(rows):
-        cells = row.split(";")
-        # A row of the wrong length is reported before a wrong row count: it is the first line that disagrees.
-        if len(cells) != n:
-            raise _fail(
-                name,
-                line,
-                f"matrix row {i} has {len(cells)} cells, but line {cost_line} lists {n} task "
-                f"costs (the matrix must be {n} x {n})",
-            )
-        if i >= n:
-            raise _fail(name, line, f"matrix has more than {n} rows, but line {cost_line} lists {n} task costs")
-        for j, cell in enumerate(cells):
-            cell = cell.strip()
-            if cell:
-                comm = _parse_positive(cell, name, line, f"edge weight {i} -> {j}", allow_zero=True)
-                graph.add_edge(i, j, comm=comm)
-                edge_lines[(i, j)] = line
-    if len(rows) < n:
-        last = rows[-1][0] if rows else cost_line
-        raise _fail(
-            name,
-            last,
-            f"matrix is not square: {len(rows)} rows, but line {cost_line} lists {n} task "
-            f"costs (one row and one column per task)",
-        )
-    return _check_file_dag(graph, name, edge_lines, _end_line(text))
-
-
-def _parse_edge_list(text: str, name: str) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    edge_lines: dict[tuple[int, int], int] = {}
-    for line, content in _data_lines(text, inline_comments=True):
-        tokens = content.replace(",", " ").split()
-        if len(tokens) > 3:
-            raise _fail(name, line, f"expected 'u v' or 'u v weight' (or a single task id), got {content!r}")
-        ids = [_parse_int(t, name, line, "task id") for t in tokens[:2]]
-        for v in ids:
-            if v < 0:
-                raise _fail(name, line, f"task ids must be non-negative integers, got {v}")
-        for v in ids:
-            if v not in graph:
-                graph.add_node(v, weight=1.0)
-        if len(ids) == 1:
-            continue
-        u, v = ids
-        if (u, v) in edge_lines:
-            raise _fail(name, line, f"edge {u} -> {v} repeated (first on line {edge_lines[(u, v)]})")
-        attrs = {}
-        if len(tokens) == 3:
-            attrs["comm"] = _parse_positive(tokens[2], name, line, f"weight of edge {u} -> {v}", allow_zero=True)
-        graph.add_edge(u, v, **attrs)
-        edge_lines[(u, v)] = line
-    return _check_file_dag(graph, name, edge_lines, _end_line(text))
-
-
-def _load_graphml(path: Path) -> nx.DiGraph:
-    name = str(path)
-    try:
-        raw = nx.read_graphml(path)
-    except Exception as exc:  # the parser raises many types (ParseError, NetworkXError, KeyError, ...)
-        position = getattr(exc, "position", None)
-        where = f"{name}:{position[0]}" if position else name
-        raise ValueError(f"{where}: cannot read GraphML: {exc}") from exc
-    if not raw.is_directed():
-        raise ValueError(f"{name}: GraphML graph is undirected; a dependency graph must be directed")
-    graph = nx.DiGraph()
-    for node, attrs in raw.nodes(data=True):
-        key = "weight" if "weight" in attrs else "cost" if "cost" in attrs else None
-        weight = 1.0
-        if key is not None:
-            try:
-                weight = float(attrs[key])
-            except (TypeError, ValueError):
-                raise ValueError(f"{name}: node {node!r}: {key} {attrs[key]!r} is not a number") from None
-            if not math.isfinite(weight) or weight <= 0:
-                raise ValueError(f"{name}: node {node!r}: {key} must be a finite number > 0, got {attrs[key]!r}")
-        graph.add_node(node, weight=weight)
-    graph.add_edges_from((u, v) for u, v in raw.edges())
-    if graph.number_of_nodes() == 0:
-        raise ValueError(f"{name}: the graph has no tasks")
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        graph.graph["origin"] = name
-        return graph
-    raise ValueError(f"{name}: dependency cycle {_cycle_text(cycle)}")
-
-
-def _check_node_ids(graph: nx.DiGraph) -> int:
+def check_task_ids(graph: nx.DiGraph) -> int:
+    """The number of tasks ``m``, after checking that the nodes are exactly ``0..m-1`` (as after tiling)."""
     n = graph.number_of_nodes()
     if set(graph.nodes) != set(range(n)):
         raise ValueError("the graph's nodes must be the integers 0..n-1 (use build_task_graph to renumber)")
