@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ces_env.core.simulator import CESSimulator
-from ces_env.maze import render_maze, render_maze_overview
+from ces_env.maze_render import render_maze, render_maze_overview
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
 STATUS_COLOURS = np.array(

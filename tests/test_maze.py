@@ -1,4 +1,4 @@
-"""Tests of ces_env.maze: perfect mazes, validator, explorers, views."""
+"""Tests of ces_env.maze (perfect mazes, validator, explorers, views) and ces_env.maze_render (pictures)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from ces_env.maze import (
     EXPLORERS,
     NORTH,
     OPEN_BIT,
-    RENDER_PALETTE,
     SOUTH,
     WEST,
     Exploration,
@@ -37,9 +36,9 @@ from ces_env.maze import (
     local_view,
     neighbour,
     open_directions,
-    render_maze,
     validate_solution,
 )
+from ces_env.maze_render import RENDER_PALETTE, render_maze, render_maze_overview
 
 SIZES = [(2, 2), (2, 3), (3, 2), (2, 9), (9, 2), (3, 5), (10, 10), (17, 4), (31, 40)]
 
@@ -535,8 +534,6 @@ def test_render_large_maze_shape():
 
 
 def test_overview_keeps_markers_visible_on_large_mazes():
-    from ces_env.maze import RENDER_PALETTE, render_maze_overview
-
     maze = generate_maze(300, 200, np.random.default_rng(5))
     image = render_maze_overview(maze, 100, visited=np.array([maze.start]), position=maze.start)
     assert image.dtype == np.uint8 and image.shape == (100, 67, 3)
