@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from ces_baselines.harness.runner import run_jobs
-from ces_baselines.reproduce.experiments import EXPERIMENTS, REPRODUCTION_DEFAULTS, SCALES, Scale, Section
+from ces_baselines.reproduce.analysis import Section
+from ces_baselines.reproduce.experiments import EXPERIMENTS
+from ces_baselines.reproduce.scenario import REPRODUCTION_DEFAULTS, SCALES, Scale
 from ces_env.config import CESConfig
 
 INTRO = """\

@@ -4,8 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from ces_baselines.reproduce.experiments import EXPERIMENTS, SMOKE, compare, crossover
+from ces_baselines.reproduce.experiments import EXPERIMENTS
+from ces_baselines.reproduce.figures import crossover
 from ces_baselines.reproduce.report import reproduce
+from ces_baselines.reproduce.scenario import SMOKE
+from ces_baselines.reproduce.stats import compare
 
 
 @pytest.fixture(scope="module")
