@@ -359,3 +359,61 @@ def test_rllib_env_takes_an_env_config_dict():
     assert observations and env.possible_agents == [f"agent_{i}" for i in range(4)]
     with pytest.raises(ValueError, match="no action given"):
         env.step({})
+
+
+def test_rllib_action_masking_module_reads_the_observations_unchanged():
+    """RLlib's example action-masking RLModule builds on the env's spaces and masks exactly the illegal actions."""
+    pytest.importorskip("ray.rllib")
+    torch = pytest.importorskip("torch")
+    from ray.rllib.core.columns import Columns
+    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import ActionMaskingTorchRLModule
+
+    env = rllib_env(preset="small-decentralized", **TIME)
+    observations, _ = env.reset(seed=0)
+    agent = next(iter(observations))
+    module = ActionMaskingTorchRLModule(
+        observation_space=env.observation_spaces[agent], action_space=env.action_spaces[agent], model_config={}
+    )
+    keys = ("observations", "action_mask")
+    batch = {Columns.OBS: {k: torch.as_tensor(np.stack([o[k] for o in observations.values()])) for k in keys}}
+    masks = batch[Columns.OBS]["action_mask"].numpy().copy()
+    logits = module.forward_exploration(batch)[Columns.ACTION_DIST_INPUTS].detach().numpy()
+    assert logits.shape == masks.shape
+    assert (logits[masks == 0] < -1e30).all() and (logits[masks == 1] > -1e30).all()
+
+
+def test_rllib_episode_bookkeeping_accepts_the_stream():
+    """RLlib's own MultiAgentEpisode (what its env runners record) takes an episode of rllib_env without error, and
+    an agent that decides from the reset on gets exactly -ET / scale (rewards before a first decision that comes
+    later precede every action of that agent, and RLlib keeps them outside its return)."""
+    pytest.importorskip("ray.rllib")
+    from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+    env = rllib_env(preset="small", **TIME)
+    observations, infos = env.reset(seed=4)
+    at_reset = set(observations)
+    episode = MultiAgentEpisode(
+        observation_space=env.observation_spaces,
+        action_space=env.action_spaces,
+        agent_to_module_mapping_fn=lambda agent_id, episode: "shared",
+    )
+    episode.add_env_reset(observations=observations, infos=infos)
+    rng = np.random.default_rng(0)
+    while True:
+        actions = {a: int(rng.choice(np.flatnonzero(o["action_mask"]))) for a, o in observations.items()}
+        observations, rewards, terminateds, truncateds, infos = env.step(actions)
+        episode.add_env_step(
+            observations=observations,
+            actions=actions,
+            rewards=rewards,
+            infos=infos,
+            terminateds=terminateds,
+            truncateds=truncateds,
+        )
+        if terminateds["__all__"] or truncateds["__all__"]:
+            break
+    episode.validate()
+    assert episode.is_done
+    et = next(iter(infos.values()))["metrics"]["ET"]
+    for agent in at_reset:
+        assert episode.agent_episodes[agent].get_return() == pytest.approx(-et / TIME["reward_time_scale"], rel=1e-9)
