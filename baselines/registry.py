@@ -23,4 +23,5 @@ def make_policy(name: str) -> Policy:
 
 def _load_builtin() -> None:
     """Import the modules that define the built-in policies (they call ``register`` at import)."""
+    import ces_baselines.mechanisms  # noqa: F401
     import ces_baselines.scripted  # noqa: F401

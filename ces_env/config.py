@@ -98,6 +98,10 @@ class CESConfig:
     that window conflict, and the earlier claim (then the lower agent id) wins."""
     peer_validate_ticks: int = 4
     """Decentralized: time for the peers to validate a broadcast solution."""
+    negotiation_latency_ticks: int = 3
+    """Negotiation mechanisms (``ces_env.core.protocols.negotiation``): ticks for one hop of negotiation messages (an
+    announcement, the bids, an award, one clock call or the answers to it) to reach their recipients. Default 3, the
+    claim latency: a hop costs what a claim broadcast costs."""
     knowledge_sharing: KnowledgeSharing = "group"
     """Who learns a validated solution: ``"none"`` (only the solver), ``"group"`` (the solver's group, the paper's
     choice) or ``"global"`` (every agent)."""
@@ -277,6 +281,7 @@ def _validate(c: CESConfig) -> None:
         "validate_service_ticks",
         "claim_latency_ticks",
         "peer_validate_ticks",
+        "negotiation_latency_ticks",
         "split_ticks_per_group",
         "collect_ticks_per_group",
     ):

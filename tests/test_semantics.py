@@ -410,6 +410,7 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
     "validate_service_ticks": [(dict(validate_service_ticks=0), dict(validate_service_ticks=-1))],
     "claim_latency_ticks": [(dict(claim_latency_ticks=0), dict(claim_latency_ticks=-1))],
     "peer_validate_ticks": [(dict(peer_validate_ticks=0), dict(peer_validate_ticks=-1))],
+    "negotiation_latency_ticks": [(dict(negotiation_latency_ticks=0), dict(negotiation_latency_ticks=-1))],
     "knowledge_sharing": [(dict(knowledge_sharing="none"), dict(knowledge_sharing="all"))],
     "split_ticks_per_group": [(dict(split_ticks_per_group=0), dict(split_ticks_per_group=-1))],
     "collect_ticks_per_group": [(dict(collect_ticks_per_group=0), dict(collect_ticks_per_group=-1))],

@@ -13,13 +13,18 @@ from ces_env.core.protocols.base import (
     register_control,
 )
 from ces_env.core.protocols.ces import CentralizedControl, DecentralizedControl
+from ces_env.core.protocols.contract_net import ContractNet
+from ces_env.core.protocols.negotiation import NegotiationOptions, NegotiationProtocol
 
 __all__ = [
     "CONTROL_PROTOCOLS",
     "CentralizedControl",
     "ControlProtocol",
+    "ContractNet",
     "DecentralizedControl",
     "Handler",
+    "NegotiationOptions",
+    "NegotiationProtocol",
     "NoOptions",
     "control_protocol",
     "register_control",
