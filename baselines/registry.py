@@ -15,6 +15,8 @@ def register(cls: type[Policy]) -> type[Policy]:
 
 
 def make_policy(name: str) -> Policy:
+    if ":" in name:
+        return learned_policy_class(name)()
     _load_builtin()
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; policies: {', '.join(sorted(POLICIES))}")
@@ -25,3 +27,10 @@ def _load_builtin() -> None:
     """Import the modules that define the built-in policies (they call ``register`` at import)."""
     import ces_baselines.mechanisms  # noqa: F401
     import ces_baselines.scripted  # noqa: F401
+
+
+def learned_policy_class(name: str) -> type[Policy]:
+    """``FAMILY:PATH`` -> the class that plays that checkpoint greedily (imported only when such a name is used)."""
+    from ces_baselines.learned import learned_policy_class as bind
+
+    return bind(name)

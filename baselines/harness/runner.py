@@ -39,7 +39,10 @@ class BackendUnavailableError(RuntimeError):
 
 
 def policy_class(name: str) -> type[Policy]:
-    """The registered policy class of ``name`` (the built-in policies are loaded first)."""
+    """The registered policy class of ``name`` (the built-in policies are loaded first), or for ``FAMILY:PATH`` the
+    class that plays that checkpoint (``ces_baselines.learned``)."""
+    if ":" in name:
+        return registry.learned_policy_class(name)
     registry._load_builtin()
     try:
         return registry.POLICIES[name]
