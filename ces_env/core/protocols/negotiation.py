@@ -57,7 +57,8 @@ that subclasses :class:`NegotiationOptions` if the mechanism has knobs of its ow
 :func:`~ces_env.core.protocols.base.register_control`; implement :meth:`open_round(group, tasks, bidders)
 <NegotiationProtocol.open_round>`. It runs the negotiation in simulated time (``after_hops``), counts its messages
 (``send``), hands out tasks with :meth:`award` (task, agent, price paid to the agent; the award travels one hop) and
-ends with :meth:`end_round`. A round must award at least one task when it has a bidder, so that the episode moves on.
+ends with :meth:`end_round`. A round should award at least one task when it has a bidder; one that awards nothing
+ends with ``end_round(group, retry=False)`` and the next round waits for an agent to free up or a task to be released.
 """
 
 from __future__ import annotations
@@ -325,11 +326,15 @@ class NegotiationProtocol(ControlProtocol):
             sim.agent_status[agent] = AgentStatus.CLAIMING  # waiting for its award to arrive
         self.after_hops(hops, self._award_arrives, agent)
 
-    def end_round(self, group: int) -> None:
-        """The round of ``group`` is over: the next one opens at the end of this tick if there is work and a bidder."""
+    def end_round(self, group: int, *, retry: bool = True) -> None:
+        """The round of ``group`` is over: the next one opens at the end of this tick if there is work and a bidder.
+
+        A round that awarded nothing passes ``retry=False``: the same bidders would make the same bids at once, so the
+        next round waits until something changes (an agent frees up or a task becomes ready)."""
         self.negotiating[group] = False
         self.negotiation_ticks[group] += self.sim.time - self._round_start[group]
-        self.request_round(group)
+        if retry:
+            self.request_round(group)
 
     def request_round(self, group: int) -> None:
         """Open a round of ``group`` at the end of the current tick, if by then it has open tasks and bidders."""
