@@ -291,6 +291,7 @@ class NegotiationProtocol(ControlProtocol):
         self.negotiation_messages = 0
         self._round_start = np.zeros(l, dtype=np.int64)
         self._requested = np.zeros(l, dtype=bool)
+        self._missed = np.zeros(l, dtype=bool)  # a round was asked for while one was running
         self._explore_ceiling: dict[tuple[int, int], int] = {}
 
     # ------------------------------------------------------------------------------------------- the mechanism
@@ -330,10 +331,11 @@ class NegotiationProtocol(ControlProtocol):
         """The round of ``group`` is over: the next one opens at the end of this tick if there is work and a bidder.
 
         A round that awarded nothing passes ``retry=False``: the same bidders would make the same bids at once, so the
-        next round waits until something changes (an agent frees up or a task becomes ready)."""
+        next round waits until something changes (an agent frees up or a task becomes ready; a change during the
+        round counts)."""
         self.negotiating[group] = False
         self.negotiation_ticks[group] += self.sim.time - self._round_start[group]
-        if retry:
+        if retry or self._missed[group]:
             self.request_round(group)
 
     def request_round(self, group: int) -> None:
@@ -498,7 +500,10 @@ class NegotiationProtocol(ControlProtocol):
     def _maybe_open(self, group: int) -> None:
         sim = self.sim
         self._requested[group] = False
-        if self.negotiating[group] or sim.group_remaining[group] == 0 or sim.terminated:
+        if self.negotiating[group]:
+            self._missed[group] = True
+            return
+        if sim.group_remaining[group] == 0 or sim.terminated:
             return
         tasks = self.open_tasks(group)
         if not len(tasks):
@@ -507,6 +512,7 @@ class NegotiationProtocol(ControlProtocol):
         if not bidders:
             return
         self.negotiating[group] = True
+        self._missed[group] = False
         self.rounds[group] += 1
         self._round_start[group] = sim.time
         self.open_round(group, tasks, bidders)
