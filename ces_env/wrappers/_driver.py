@@ -130,11 +130,10 @@ class DecisionDriver:
     def _env_step(self, actions: dict[str, int]) -> tuple[Observations, Infos]:
         observations, rewards, terminations, truncations, infos = self.env.step(actions)
         self.env_steps += 1
-        values = list(rewards.values())
-        for agent, reward in rewards.items():
-            self.agent_reward[self.index[agent]] += reward
-        if values:
-            self.team_reward += values[0] if self._shared_reward else float(sum(values))
+        if rewards:
+            values = np.fromiter(rewards.values(), dtype=np.float64, count=len(rewards))
+            self.agent_reward[self._positions(rewards)] += values
+            self.team_reward += float(values[0]) if self._shared_reward else float(values.sum())
         self._add_elapsed(infos)
         if not self.env.agents:  # PettingZoo: the live-agent list empties when the episode ends
             self.over = True
@@ -147,8 +146,13 @@ class DecisionDriver:
             return
         elapsed = int(next(iter(infos.values())).get("elapsed_ticks", 0))
         self.team_elapsed += elapsed
-        for agent in infos:
-            self.agent_elapsed[self.index[agent]] += elapsed
+        self.agent_elapsed[self._positions(infos)] += elapsed
+
+    def _positions(self, per_agent: dict[str, Any]) -> slice | list[int]:
+        """Indices of a per-agent dict's keys: every agent, in id order, while all are live (the usual case)."""
+        if len(per_agent) == len(self.agent_names) and list(per_agent) == self.agent_names:
+            return slice(None)
+        return [self.index[agent] for agent in per_agent]
 
     def _classify(self) -> None:
         """Split the live agents: ``choosers`` (two or more legal actions) and ``_forced`` (one legal action that is

@@ -1,0 +1,127 @@
+"""Decisions per second through ``ces_env.wrappers.SB3VecEnv`` under a masked-random policy (a script, not a test).
+
+Run ``python benchmarks/bench_decisions.py`` and copy the table to the README. A decision is one vec-env row a
+learner sees: one agent with a real choice (two or more legal actions). The policy is numpy only (a uniform legal
+action per row, drawn from ``action_masks()``), so the figures are the environment's side of a training loop:
+ParallelEnv steps, the decision protocol, auto-resets with new instances (maze generation included), but no network.
+Each measurement runs until every row has finished at least one episode and at least ``--min-decisions`` decisions
+were taken; the clock starts after the first ``reset`` (after a warm-up that compiles the numba kernels). "time in
+the env" is the share of that time spent inside the ParallelEnv's ``step``/``reset`` (the rest is the adapter and the
+policy). Pinned to one core, like ``benchmarks/bench.py``; "decisions per CPU-s" divides by the process's CPU time
+instead of wall time, which stays comparable when other work shares the core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from ces_env.wrappers import SB3VecEnv
+
+SCENARIOS = {
+    "small": {"preset": "small"},
+    "small, decentralized": {"preset": "small-decentralized"},
+    "50 agents (10 groups, 500 tasks, 20x20)": {"n_agents": 50, "n_groups": 10, "n_tasks": 500, "maze_size": 20},
+    "50 agents, decentralized": {
+        "n_agents": 50,
+        "n_groups": 10,
+        "n_tasks": 500,
+        "maze_size": 20,
+        "control": "decentralized",
+    },
+}
+
+
+def pin_to_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        return "pinned to one core"
+    return "not pinned (no sched_setaffinity)"
+
+
+def masked_random(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random legal action per row: the argmax of uniform draws over the legal actions."""
+    return np.argmax(rng.random(masks.shape) * masks, axis=1)
+
+
+class EnvClock:
+    """Wall time spent inside the copies' ``ParallelEnv.step`` and ``reset``: the rest is the adapter and the policy."""
+
+    def __init__(self, vec: SB3VecEnv):
+        self.seconds = 0.0
+        for env in vec.envs:
+            env.step = self.timed(env.step)  # instance attributes shadow the methods for this benchmark only
+            env.reset = self.timed(env.reset)
+
+    def timed(self, method):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        return call
+
+
+def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: int = 0) -> dict:
+    vec = SB3VecEnv(n_envs=n_envs, seed=seed, reward_mode="time", **config)
+    clock = EnvClock(vec)
+    rng = np.random.default_rng(seed)
+    vec.reset()
+    finished = np.zeros(n_envs, dtype=int)
+    decisions = env_steps = 0
+    episode_decisions = []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    clock.seconds = 0.0
+    while decisions < min_decisions or finished.min() == 0:
+        _, _, dones, infos = vec.step(masked_random(vec.action_masks(), rng))
+        decisions += n_envs
+        for i in np.flatnonzero(dones):
+            finished[i] += 1
+            env_steps += infos[i]["env_steps"]
+            episode_decisions.append(infos[i]["episode"]["l"])
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    vec.close()
+    return {
+        "decisions_per_s": decisions / seconds,
+        "decisions_per_cpu_s": decisions / cpu_seconds,
+        "decisions": decisions,
+        "episodes": int(finished.sum()),
+        "decisions_per_episode": float(np.mean(episode_decisions)),
+        "env_steps_per_decision": env_steps / float(np.sum(episode_decisions)),
+        "seconds": seconds,
+        "env_share": clock.seconds / seconds,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min-decisions", type=int, default=20_000, help="decisions per measurement, at least")
+    parser.add_argument("--n-envs", type=int, nargs="+", default=[1, 64], help="vec-env sizes to measure")
+    args = parser.parse_args(argv)
+    print(f"SB3VecEnv decisions per second, masked-random policy ({pin_to_one_core()}, numpy {np.__version__})")
+    decisions_per_second({"preset": "tiny"}, 1, 200)  # warm-up: numba compilation
+
+    print(
+        "\n| scenario | n_envs | decisions/s | decisions per CPU-s | decisions per episode | env steps per decision "
+        "| time in the env | episodes timed |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, config in SCENARIOS.items():
+        for n_envs in args.n_envs:
+            r = decisions_per_second(config, n_envs, args.min_decisions)
+            print(
+                f"| {name} | {n_envs} | {r['decisions_per_s']:,.0f} | {r['decisions_per_cpu_s']:,.0f} | "
+                f"{r['decisions_per_episode']:.0f} | "
+                f"{r['env_steps_per_decision']:.2f} | {r['env_share']:.0%} | {r['episodes']} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
