@@ -4,6 +4,13 @@ Importing this package registers the built-in protocols; ``control_protocol(name
 config field ``control`` takes.
 """
 
+from ces_env.core.protocols.auctions import (
+    DoubleAuction,
+    DutchAuction,
+    EnglishAuction,
+    FirstPriceAuction,
+    VickreyAuction,
+)
 from ces_env.core.protocols.base import (
     CONTROL_PROTOCOLS,
     ControlProtocol,
@@ -15,6 +22,7 @@ from ces_env.core.protocols.base import (
 from ces_env.core.protocols.ces import CentralizedControl, DecentralizedControl
 from ces_env.core.protocols.contract_net import ContractNet
 from ces_env.core.protocols.negotiation import NegotiationOptions, NegotiationProtocol
+from ces_env.core.protocols.vcg import VCGAllocation
 
 __all__ = [
     "CONTROL_PROTOCOLS",
@@ -22,10 +30,16 @@ __all__ = [
     "ControlProtocol",
     "ContractNet",
     "DecentralizedControl",
+    "DoubleAuction",
+    "DutchAuction",
+    "EnglishAuction",
+    "FirstPriceAuction",
     "Handler",
     "NegotiationOptions",
     "NegotiationProtocol",
     "NoOptions",
+    "VCGAllocation",
+    "VickreyAuction",
     "control_protocol",
     "register_control",
 ]
