@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 
 from ces_env.core.protocols.contract_net import contract_net_awards
+from ces_env.generator import assemble_instance
+from ces_env.maze import generate_maze
 from tests.mechanisms.cases import TWO_AGENT_COSTS, run_on_instance, two_agent_instance
 
 
@@ -36,10 +39,16 @@ def test_the_faster_contractor_wins_the_announced_task():
 
 
 def test_a_known_class_beats_speed():
-    """Agent 0 (slow) knows the class of the second task after doing the first of the same class: with two
-    same-class tasks and agent 1 busy, the manager's later round prefers whoever bids the replay."""
-    metrics, sim = run_on_instance("contract-net", two_agent_instance(2, same_class=True))
-    assert metrics["mu_g"] == [2]
-    # round 1 announces both tasks to both idle agents: task 0 (reward 2) to the faster bid, task 1 to the other
-    assert sorted(sim.completed_by.tolist()) == [0, 1]
-    assert sim.completed_by[0] == 1
+    """Knowledge is private (``knowledge_sharing="none"``). Tasks 0 (class B, reward 3) and 1 (class A, reward 2)
+    are ready; task 2 (class A, reward 1) needs both. Round 1: task 0 to the fast agent 1 (bid 10 < 19), task 1 to
+    agent 0. When task 2 is announced, agent 0 knows class A and bids its replay, the solution's length (7 at speed
+    1), below agent 1's exploration estimate (10): the slow agent that knows wins."""
+    rng = np.random.default_rng(6)
+    mazes = [generate_maze(4, 5, rng) for _ in range(2)]  # class 0 = A (solution 7), class 1 = B
+    assert mazes[0].solution_length == 7
+    graph = nx.DiGraph([(0, 2), (1, 2)])
+    instance = assemble_instance(graph, [3.0, 2.0, 1.0], [0, 0, 0], [1, 0, 0], [0, 0], [1.0, 2.0], mazes, n_groups=1)
+    metrics, sim = run_on_instance("contract-net", instance, knowledge_sharing="none")
+    assert metrics["mu_g"] == [3]
+    assert sim.completed_by.tolist() == [1, 0, 0]
+    assert sim.stats()["replays"] == 1
