@@ -10,10 +10,12 @@ import sys
 from typing import Any
 
 from ces_env.config import CONTROLS, DEFAULT_PRESET, PRESETS, CESConfig, ConfigError, make_config
-from ces_env.core.metrics import METRIC_KEYS
+from ces_env.core.metrics import METRIC_KEYS, METRIC_UNITS
 from ces_env.policies import RewardFirstPolicy
 from ces_env.runner import run_episode
-from ces_env.summary import mean_ci, parse_set
+from ces_env.summary import format_mean_ci, mean_ci, parse_set
+
+MAX_SEEDS = 100_000
 
 
 def episode_metrics(config: CESConfig, seed: int) -> dict[str, Any]:
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5, help="episodes per control (seeds 0..N-1)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a config field")
     args = parser.parse_args(argv)
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        parser.error(f"--seeds must be between 1 and {MAX_SEEDS}, got {args.seeds}")
     try:
         overrides = parse_set(args.set)
         if "control" in overrides:
@@ -45,14 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{cfg.graph}, {cfg.partition}, mazes {cfg.maze_shape[0]}x{cfg.maze_shape[1]}; reward-first policy, "
         f"{args.seeds} seeds, mean ± 95% CI"
     )
-    width = max(map(len, scalar_keys))
-    print(f"{'metric':<{width}}  " + "  ".join(f"{c:>24}" for c in CONTROLS))
-    for key in scalar_keys:
-        cells = []
-        for control in CONTROLS:
-            mean, half = mean_ci([r[key] for r in results[control]])
-            cells.append(f"{mean:>12.4g} ± {half:<9.3g}")
-        print(f"{key:<{width}}  " + "  ".join(f"{c:>24}" for c in cells))
+    rows = [
+        [key, METRIC_UNITS[key]] + [format_mean_ci(*mean_ci([r[key] for r in results[c]])) for c in CONTROLS]
+        for key in scalar_keys
+    ]
+    header = ["metric", "unit", *CONTROLS]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(f"{cell:<{w}}" if i < 2 else f"{cell:>{w}}" for i, (cell, w) in enumerate(zip(row, widths))))
     return 0
 
 

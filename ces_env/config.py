@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
+
+import numpy as np
 
 Partition = Literal["interdependent", "independent"]
 KnowledgeSharing = Literal["none", "group", "global"]
@@ -150,6 +153,7 @@ class CESConfig:
             object.__setattr__(self, "control_options", pairs)  # frozen: normalised once, before validation
         elif not isinstance(options, (list, tuple)):
             raise ConfigError(f"config field 'control_options': must be a dict of option values, got {options!r}")
+        _normalise_user_types(self)
         if self.n_tasks is None:  # frozen: set once, before validation, so that every check sees the count
             object.__setattr__(self, "n_tasks", _default_n_tasks(self.graph))
         _validate(self)
@@ -177,6 +181,68 @@ class CESConfig:
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(CESConfig))
 DEFAULT_N_TASKS = 40
+
+# --- limits -------------------------------------------------------------------------------------------------------
+# Upper bounds that keep a scenario inside what the simulator can represent and the machine can hold, so that a
+# mistaken value fails at once with a ConfigError instead of late with a MemoryError, an overflow or a hang.
+MAX_AGENTS = 100_000
+MAX_TASKS = 2_000_000
+MAX_CANDIDATES = 10_000
+TICK_LIMIT = 10**12
+"""Largest value of any tick cost or wait: sums of them over millions of tasks stay far inside int64."""
+TIME_LIMIT = 2**62
+"""Largest reachable tick (``max_ticks`` and the estimate of the longest possible episode): int64 headroom."""
+SPEED_RANGE = (1e-6, 1e6)
+REWARD_LIMIT = 1e12
+"""Largest task reward: the sum over every task stays finite and exact enough."""
+MEMORY_FRACTION = 0.5
+"""A scenario may use at most this fraction of the machine's physical memory (estimated before anything is built)."""
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine (a generous 64 GiB where it cannot be read)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 64 * 2**30
+
+
+def estimate_memory(c: CESConfig) -> dict[str, float]:
+    """Bytes an episode of ``c`` holds, by the field that drives each part (an upper estimate, computed in O(1)).
+
+    Mazes: a passage byte and up to a 4-byte solution cell per cell, plus the generator's 16 bytes per cell of one
+    maze at a time. Tasks: about 1 KiB each (graph, arrays, events). Agents: their knowledge row (one byte per class),
+    about 1 KiB of state, and three float32 copies of their observation (n_candidates slots, steered view).
+    """
+    height, width = c.maze_shape
+    cells = float(height) * float(width)
+    classes = max(1.0, math.ceil(c.n_tasks / c.tasks_per_class))
+    side = 2 * c.view_radius + 1
+    view = side * side * 5 if c.exploration_mode == "steered" else 0
+    return {
+        "maze_size": classes * cells * 5 + cells * 16,
+        "n_tasks": 1024.0 * c.n_tasks,
+        "n_agents": float(c.n_agents) * (classes + 1024 + 4.0 * 3 * 30),
+        "n_candidates": float(c.n_agents) * 4.0 * 3 * 6 * c.n_candidates,
+        "view_radius": float(c.n_agents) * 4.0 * 3 * view,
+    }
+
+
+def _normalise_user_types(c: CESConfig) -> None:
+    """Accept what a user naturally passes: numpy scalars as numbers, a ``pathlib.Path`` as the graph's path."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, (list, tuple)):
+            return type(value)(plain(v) for v in value)
+        return value
+
+    for field in dataclasses.fields(c):
+        value = getattr(c, field.name)
+        new = os.fspath(value) if isinstance(value, os.PathLike) else plain(value)
+        if new is not value:
+            object.__setattr__(c, field.name, new)  # frozen: normalised once, before validation
 
 
 def _default_n_tasks(graph: Any) -> int:
@@ -216,13 +282,20 @@ def _validate(c: CESConfig) -> None:
         if high is not None and value > high:
             fail(name, f"must be <= {high}, got {value}")
 
+    def check_at_most(name: str, limit: float, value: float | None = None, what: str = "") -> None:
+        value = getattr(c, name) if value is None else value
+        if value > limit:
+            fail(name, f"{what or value} is above the limit {limit:g} (ces_env.config limits)")
+
     if c.n_agents == 0:
         fail("n_agents", "there must be at least one agent")
     check_int("n_agents", 1)
+    check_at_most("n_agents", MAX_AGENTS)
     check_int("n_groups", 1)
     if c.n_groups > c.n_agents:
         fail("n_groups", f"{c.n_groups} groups for {c.n_agents} agents: every group needs at least one agent")
     check_int("n_tasks", 1)
+    check_at_most("n_tasks", MAX_TASKS)
     if not isinstance(c.graph, str) or not c.graph:
         fail("graph", f"must be a family name or a file path, got {c.graph!r}")
     if c.graph_density is not None:
@@ -241,6 +314,7 @@ def _validate(c: CESConfig) -> None:
         fail("reward_range", f"must hold two finite numbers, got {c.reward_range!r}")
     if not 0 < low <= high:
         fail("reward_range", f"needs 0 < low <= high (rewards are positive), got {c.reward_range!r}")
+    check_at_most("reward_range", REWARD_LIMIT, high, f"the highest reward {high:g}")
     check_int("tasks_per_class", 1)
 
     size = c.maze_size
@@ -258,6 +332,8 @@ def _validate(c: CESConfig) -> None:
     check_number("solution_error_prob", 0.0, high=1.0)
 
     check_number("agent_speed", 0.0, strict=True)
+    if not SPEED_RANGE[0] <= c.agent_speed <= SPEED_RANGE[1]:
+        fail("agent_speed", f"must lie in [{SPEED_RANGE[0]:g}, {SPEED_RANGE[1]:g}] cells per tick, got {c.agent_speed}")
     if not isinstance(c.group_speeds, (tuple, list)):
         fail("group_speeds", f"must be a sequence of numbers, got {c.group_speeds!r}")
     if c.group_speeds and len(c.group_speeds) != c.n_groups:
@@ -268,6 +344,15 @@ def _validate(c: CESConfig) -> None:
     check_number("speed_spread", 0.0)
     if c.speed_spread >= 1.0:
         fail("speed_spread", f"must be < 1 so that every speed stays positive, got {c.speed_spread}")
+    multipliers = list(c.group_speeds) or [1.0]
+    slowest = c.agent_speed * min(multipliers) * (1.0 - c.speed_spread)
+    fastest = c.agent_speed * max(multipliers) * (1.0 + c.speed_spread)
+    if slowest < SPEED_RANGE[0] or fastest > SPEED_RANGE[1]:
+        fail(
+            "group_speeds" if c.group_speeds else "speed_spread",
+            f"agent speeds would range over [{slowest:g}, {fastest:g}] cells per tick, outside "
+            f"[{SPEED_RANGE[0]:g}, {SPEED_RANGE[1]:g}]",
+        )
 
     from ces_env.core.protocols import CONTROL_PROTOCOLS  # late import: protocols may be registered after this module
 
@@ -286,20 +371,55 @@ def _validate(c: CESConfig) -> None:
         "collect_ticks_per_group",
     ):
         check_int(name, 0)
+        check_at_most(name, TICK_LIMIT)
     check_choice("knowledge_sharing", KNOWLEDGE_SHARING)
 
     check_choice("exploration_mode", EXPLORATION_MODES)
     check_int("n_candidates", 1)
+    check_at_most("n_candidates", MAX_CANDIDATES)
     check_int("view_radius", 0)
     if c.wait_ticks is not None:
         check_int("wait_ticks", 1)
+        check_at_most("wait_ticks", TICK_LIMIT)
     check_choice("reward_mode", REWARD_MODES)
     check_number("reward_time_scale", 0.0, strict=True)
-    check_number("time_penalty", 0.0)
+    check_number("time_penalty", 0.0, high=REWARD_LIMIT)
     if c.max_ticks is not None:
         check_int("max_ticks", 1)
+        check_at_most("max_ticks", TIME_LIMIT)
+    _check_capacity(c, fail)
     if not isinstance(c.strict_actions, bool):
         fail("strict_actions", f"must be True or False, got {c.strict_actions!r}")
+
+
+def _check_capacity(c: CESConfig, fail: Any) -> None:
+    """The scenario's memory and its longest possible episode, estimated before anything is built."""
+    budget = MEMORY_FRACTION * machine_memory_bytes()
+    parts = estimate_memory(c)
+    if sum(parts.values()) > budget:
+        field, _ = max(parts.items(), key=lambda item: item[1])
+        fail(
+            field,
+            f"the scenario would need about {sum(parts.values()) / 2**30:.3g} GiB (mostly for this field), more than "
+            f"the {budget / 2**30:.3g} GiB this machine can give ({MEMORY_FRACTION:.0%} of its memory)",
+        )
+    # the automatic max_ticks: twice (overheads + every task explored worst-case by the slowest agent + its costs)
+    height, width = c.maze_shape
+    slowest = c.agent_speed * min(list(c.group_speeds) or [1.0]) * (1.0 - c.speed_spread)
+    explore = 2.0 * height * width / slowest
+    protocol = float(
+        c.assign_service_ticks
+        + c.validate_service_ticks
+        + c.claim_latency_ticks
+        + c.peer_validate_ticks
+        + 4 * c.negotiation_latency_ticks
+        + (c.wait_ticks or 0)
+    )
+    overheads = float(c.split_ticks_per_group + c.collect_ticks_per_group) * c.n_groups
+    longest = 2.0 * (overheads + c.n_tasks * (explore + protocol))
+    if longest > TIME_LIMIT:
+        worst = "maze_size" if explore > protocol else "n_tasks"
+        fail(worst, f"the longest possible episode ({longest:.3g} ticks) would pass the int64 limit {TIME_LIMIT:.3g}")
 
 
 # --- presets ---------------------------------------------------------------------------------------------------------

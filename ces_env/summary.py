@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 from scipy import stats
@@ -17,6 +18,16 @@ def mean_ci(values) -> tuple[float, float]:
         return float(values.mean()), float("nan")
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return float(values.mean()), float(half)
+
+
+def format_mean_ci(mean: float, half: float) -> str:
+    """``mean ± half`` with both to the same decimals: two significant digits of the half-width (so that columns
+    align and no digit claims more precision than the interval has); ``n/a`` for the half-width of one value."""
+    if not math.isfinite(half):
+        return f"{mean:.4g} ± n/a"
+    scale = half if half > 0 else abs(mean)
+    decimals = 0 if scale == 0 else max(0, min(6, 1 - math.floor(math.log10(scale))))
+    return f"{mean:,.{decimals}f} ± {half:,.{decimals}f}"
 
 
 def parse_set(items: list[str]) -> dict:

@@ -13,7 +13,18 @@ import numpy as np
 import pytest
 
 import ces_env
-from ces_env.config import FIELD_NAMES, ConfigError, make_config
+from ces_env.config import (
+    FIELD_NAMES,
+    MAX_AGENTS,
+    MAX_CANDIDATES,
+    MAX_TASKS,
+    REWARD_LIMIT,
+    SPEED_RANGE,
+    TICK_LIMIT,
+    TIME_LIMIT,
+    ConfigError,
+    make_config,
+)
 from ces_env.generator import generate_instance
 from ces_env.observations import AGENT_FEATURES, SLOT_FEATURES
 from ces_env.types import AgentStatus
@@ -374,9 +385,12 @@ def test_graph_file_without_final_newline_keeps_its_last_line(tmp_path, name):
 TINY = math.ulp(0.0)  # the smallest positive float
 # field: (overrides at the legal edge, overrides just beyond it). Every field of CESConfig must appear here.
 CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
-    "n_agents": [(dict(n_agents=1, n_groups=1), dict(n_agents=0, n_groups=1))],
+    "n_agents": [
+        (dict(n_agents=1, n_groups=1), dict(n_agents=0, n_groups=1)),
+        (dict(n_agents=MAX_AGENTS, n_tasks=1), dict(n_agents=MAX_AGENTS + 1, n_tasks=1)),
+    ],
     "n_groups": [(dict(n_groups=1), dict(n_groups=0)), (dict(n_agents=3, n_groups=3), dict(n_agents=3, n_groups=4))],
-    "n_tasks": [(dict(n_tasks=1), dict(n_tasks=0))],
+    "n_tasks": [(dict(n_tasks=1), dict(n_tasks=0)), (dict(n_tasks=MAX_TASKS), dict(n_tasks=MAX_TASKS + 1))],
     "graph": [(dict(graph="chain"), dict(graph="")), (dict(graph="g40"), dict(graph="no_such_family"))],
     "graph_density": [
         (dict(graph="layered", graph_density=0.0), dict(graph="layered", graph_density=-TINY)),
@@ -387,41 +401,90 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
     "reward_range": [
         (dict(reward_range=(TINY, TINY)), dict(reward_range=(0.0, 1.0))),
         (dict(reward_range=(2.0, 2.0)), dict(reward_range=(2.0, math.nextafter(2.0, 0.0)))),
+        (dict(reward_range=(1.0, REWARD_LIMIT)), dict(reward_range=(1.0, math.nextafter(REWARD_LIMIT, math.inf)))),
     ],
     "tasks_per_class": [(dict(tasks_per_class=1), dict(tasks_per_class=0))],
-    "maze_size": [(dict(maze_size=2), dict(maze_size=1)), (dict(maze_size=(2, 9)), dict(maze_size=(9, 1)))],
+    "maze_size": [
+        (dict(maze_size=2), dict(maze_size=1)),
+        (dict(maze_size=(2, 9)), dict(maze_size=(9, 1))),
+        # the memory the mazes need, estimated before anything is built, must fit the machine
+        (dict(maze_size=2000), dict(maze_size=100_000)),
+    ],
     "explorer": [(dict(explorer="random_walk"), dict(explorer="bfs"))],
     "solution_error_prob": [
         (dict(solution_error_prob=0.0), dict(solution_error_prob=-TINY)),
         (dict(solution_error_prob=1.0), dict(solution_error_prob=math.nextafter(1.0, 2.0))),
     ],
-    "agent_speed": [(dict(agent_speed=TINY), dict(agent_speed=0.0))],
+    "agent_speed": [
+        (dict(agent_speed=SPEED_RANGE[0]), dict(agent_speed=math.nextafter(SPEED_RANGE[0], 0.0))),
+        (dict(agent_speed=SPEED_RANGE[1]), dict(agent_speed=math.nextafter(SPEED_RANGE[1], math.inf))),
+    ],
     "group_speeds": [
-        (dict(group_speeds=(TINY, 1.0)), dict(group_speeds=(0.0, 1.0))),
+        (dict(group_speeds=(SPEED_RANGE[0], 1.0)), dict(group_speeds=(0.0, 1.0))),
+        (dict(group_speeds=(SPEED_RANGE[0], 1.0)), dict(group_speeds=(math.nextafter(SPEED_RANGE[0], 0.0), 1.0))),
         (dict(group_speeds=(1.0, 1.0)), dict(group_speeds=(1.0, 1.0, 1.0))),
     ],
     "speed_spread": [
         (dict(speed_spread=0.0), dict(speed_spread=-TINY)),
-        (dict(speed_spread=math.nextafter(1.0, 0.0)), dict(speed_spread=1.0)),
+        (dict(speed_spread=0.5), dict(speed_spread=1.0)),
+        (dict(agent_speed=2e-6, speed_spread=0.5), dict(agent_speed=2e-6, speed_spread=0.5000001)),
     ],
     "control": [(dict(control="decentralized"), dict(control="central"))],
     "control_options": [(dict(control_options=()), dict(control_options={"no_such_option": 1}))],
-    "assign_service_ticks": [(dict(assign_service_ticks=0), dict(assign_service_ticks=-1))],
-    "validate_service_ticks": [(dict(validate_service_ticks=0), dict(validate_service_ticks=-1))],
-    "claim_latency_ticks": [(dict(claim_latency_ticks=0), dict(claim_latency_ticks=-1))],
-    "peer_validate_ticks": [(dict(peer_validate_ticks=0), dict(peer_validate_ticks=-1))],
-    "negotiation_latency_ticks": [(dict(negotiation_latency_ticks=0), dict(negotiation_latency_ticks=-1))],
+    "assign_service_ticks": [
+        (dict(assign_service_ticks=0), dict(assign_service_ticks=-1)),
+        (dict(assign_service_ticks=TICK_LIMIT), dict(assign_service_ticks=TICK_LIMIT + 1)),
+    ],
+    "validate_service_ticks": [
+        (dict(validate_service_ticks=0), dict(validate_service_ticks=-1)),
+        (dict(validate_service_ticks=TICK_LIMIT), dict(validate_service_ticks=TICK_LIMIT + 1)),
+    ],
+    "claim_latency_ticks": [
+        (dict(claim_latency_ticks=0), dict(claim_latency_ticks=-1)),
+        (dict(claim_latency_ticks=TICK_LIMIT), dict(claim_latency_ticks=TICK_LIMIT + 1)),
+    ],
+    "peer_validate_ticks": [
+        (dict(peer_validate_ticks=0), dict(peer_validate_ticks=-1)),
+        (dict(peer_validate_ticks=TICK_LIMIT), dict(peer_validate_ticks=TICK_LIMIT + 1)),
+    ],
+    "negotiation_latency_ticks": [
+        (dict(negotiation_latency_ticks=0), dict(negotiation_latency_ticks=-1)),
+        (dict(negotiation_latency_ticks=TICK_LIMIT), dict(negotiation_latency_ticks=TICK_LIMIT + 1)),
+    ],
     "knowledge_sharing": [(dict(knowledge_sharing="none"), dict(knowledge_sharing="all"))],
-    "split_ticks_per_group": [(dict(split_ticks_per_group=0), dict(split_ticks_per_group=-1))],
-    "collect_ticks_per_group": [(dict(collect_ticks_per_group=0), dict(collect_ticks_per_group=-1))],
+    "split_ticks_per_group": [
+        (dict(split_ticks_per_group=0), dict(split_ticks_per_group=-1)),
+        (dict(split_ticks_per_group=TICK_LIMIT), dict(split_ticks_per_group=TICK_LIMIT + 1)),
+    ],
+    "collect_ticks_per_group": [
+        (dict(collect_ticks_per_group=0), dict(collect_ticks_per_group=-1)),
+        (dict(collect_ticks_per_group=TICK_LIMIT), dict(collect_ticks_per_group=TICK_LIMIT + 1)),
+    ],
     "exploration_mode": [(dict(exploration_mode="steered"), dict(exploration_mode="manual"))],
-    "n_candidates": [(dict(n_candidates=1), dict(n_candidates=0))],
-    "view_radius": [(dict(view_radius=0), dict(view_radius=-1))],
-    "wait_ticks": [(dict(wait_ticks=1), dict(wait_ticks=0)), (dict(wait_ticks=None), dict(wait_ticks=-1))],
+    "n_candidates": [
+        (dict(n_candidates=1), dict(n_candidates=0)),
+        (dict(n_candidates=MAX_CANDIDATES), dict(n_candidates=MAX_CANDIDATES + 1)),
+    ],
+    "view_radius": [
+        (dict(view_radius=0), dict(view_radius=-1)),
+        (dict(view_radius=10**3, exploration_mode="steered"), dict(view_radius=10**5, exploration_mode="steered")),
+    ],
+    "wait_ticks": [
+        (dict(wait_ticks=1), dict(wait_ticks=0)),
+        (dict(wait_ticks=None), dict(wait_ticks=-1)),
+        (dict(wait_ticks=TICK_LIMIT), dict(wait_ticks=TICK_LIMIT + 1)),
+    ],
     "reward_mode": [(dict(reward_mode="team"), dict(reward_mode="shared"))],
     "reward_time_scale": [(dict(reward_time_scale=TINY), dict(reward_time_scale=0.0))],
-    "time_penalty": [(dict(time_penalty=0.0), dict(time_penalty=-TINY))],
-    "max_ticks": [(dict(max_ticks=1), dict(max_ticks=0)), (dict(max_ticks=None), dict(max_ticks=1.5))],
+    "time_penalty": [
+        (dict(time_penalty=0.0), dict(time_penalty=-TINY)),
+        (dict(time_penalty=REWARD_LIMIT), dict(time_penalty=math.nextafter(REWARD_LIMIT, math.inf))),
+    ],
+    "max_ticks": [
+        (dict(max_ticks=1), dict(max_ticks=0)),
+        (dict(max_ticks=None), dict(max_ticks=1.5)),
+        (dict(max_ticks=TIME_LIMIT), dict(max_ticks=TIME_LIMIT + 1)),
+    ],
     "strict_actions": [(dict(strict_actions=False), dict(strict_actions=1))],
 }
 

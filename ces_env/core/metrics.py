@@ -30,6 +30,21 @@ METRIC_KEYS = (
     "lower_bound",
     "makespan_ratio",
 )
+METRIC_UNITS = {
+    "ET": "ticks",
+    "ET_g": "ticks",
+    "TWT": "agent-ticks",
+    "TWT_g": "agent-ticks",
+    "lambda_g": "tasks",
+    "mu_g": "tasks",
+    "total_reward": "reward",
+    "messages": "messages",
+    "conflicts": "claims",
+    "controller_utilization": "fraction",
+    "fairness_jain": "index",
+    "lower_bound": "ticks",
+    "makespan_ratio": "ratio",
+}
 STAT_KEYS = ("explorations", "replays", "rejected_solutions", "ticks")
 
 

@@ -39,6 +39,7 @@ import numpy as np
 from ces_env.config import CESConfig
 from ces_env.core.lower_bound import makespan_lower_bound
 from ces_env.core.protocols import ControlProtocol, Handler, control_protocol
+from ces_env.core.trace import Trace
 from ces_env.maze import EXPLORERS, neighbour, validate_solution
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
@@ -53,7 +54,7 @@ class CESSimulator:
     read them; only the simulator and its control protocol write them.
     """
 
-    def __init__(self, config: CESConfig, instance: Instance, rng: np.random.Generator):
+    def __init__(self, config: CESConfig, instance: Instance, rng: np.random.Generator, trace: bool = False):
         self.config = config
         self.instance = instance
         self._explore = EXPLORERS[config.explorer]
@@ -102,7 +103,9 @@ class CESSimulator:
         self.group_total = self.group_remaining.copy()
         self.group_completed = np.zeros(l, dtype=np.int64)
         self.start_time = config.split_ticks_per_group * l
-        self.group_done_time = np.where(self.group_remaining == 0, self.start_time, -1).astype(np.int64)
+        # a group without tasks is done when execution starts (not before: a truncation during the split must not
+        # date it in the future, which would put ET_g above ET)
+        self.group_done_time = np.full(l, -1, dtype=np.int64)
 
         # --- counters
         self.time = 0
@@ -134,6 +137,8 @@ class CESSimulator:
         self._events: list[tuple[int, int, Handler, int]] = []
         self._seq = 0
         self.control: ControlProtocol = protocol(self)
+        # what happened, for charts and analyses (ces_env.core.trace); None costs nothing: hooks test for it
+        self.trace: Trace | None = Trace(self) if trace else None
         self.schedule(self.start_time, self._start, -1)
 
     # ------------------------------------------------------------------------------------------------ public driving
@@ -152,6 +157,8 @@ class CESSimulator:
                 self._on_quiescence()
                 continue
             next_time = self._events[0][0]
+            if self.trace is not None:  # changes made by decisions and wake-ups, before time moves on
+                self.trace.record(self.time)
             if next_time > self.max_ticks:
                 self.time = self.max_ticks
                 self.truncated = True
@@ -161,6 +168,8 @@ class CESSimulator:
             while self._events and self._events[0][0] == next_time and not self.terminated:
                 _, _, action, argument = heapq.heappop(self._events)
                 action(argument)
+                if self.trace is not None:
+                    self.trace.record(next_time)
 
     @property
     def events_scheduled(self) -> int:
@@ -320,6 +329,7 @@ class CESSimulator:
 
     # ------------------------------------------------------------------------------------------------ events
     def _start(self, _: int) -> None:
+        self.group_done_time[self.group_remaining == 0] = self.time
         for agent in range(self.instance.n_agents):
             self.make_available(agent)
 

@@ -137,3 +137,43 @@ def test_knowledge_sharing_saves_exploration():
             ratios.append(next(iter(infos.values()))["metrics"]["ET"])
         totals[sharing] = np.mean(ratios)
     assert totals["group"] < totals["none"]
+
+
+def test_et_is_never_below_a_groups_time_even_when_truncated_during_the_split():
+    """Regression (issue 13): with max_ticks below the split overhead and a group without tasks, ET_g of the empty
+    group was dated at the end of the split, after the truncation: ET < max(ET_g)."""
+    env = ces_env.parallel_env(
+        n_agents=4, n_groups=4, n_tasks=2, graph="independent", split_ticks_per_group=5, max_ticks=10
+    )
+    env.reset(seed=0)
+    metrics = env.unwrapped.metrics()
+    assert env.unwrapped.sim.truncated and metrics["ET"] == 10
+    assert max(metrics["ET_g"]) <= metrics["ET"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    max_ticks=st.integers(1, 300),
+    split=st.integers(0, 30),
+    collect=st.integers(0, 30),
+    assign=st.integers(0, 10),
+    n_groups=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+)
+def test_time_invariants_hold_for_any_truncation_and_overheads(max_ticks, split, collect, assign, n_groups, seed):
+    env = ces_env.parallel_env(
+        n_agents=4,
+        n_groups=n_groups,
+        n_tasks=3,
+        graph="independent",
+        maze_size=4,
+        split_ticks_per_group=split,
+        collect_ticks_per_group=collect,
+        assign_service_ticks=assign,
+        max_ticks=max_ticks,
+    )
+    infos, _ = rollout(env, seed=seed)
+    metrics = next(iter(infos.values()))["metrics"]
+    assert max(metrics["ET_g"]) <= metrics["ET"]
+    assert metrics["makespan_ratio"] >= 1.0 and metrics["TWT"] >= 0
+    assert np.isclose(metrics["TWT"], sum(metrics["TWT_g"]))
