@@ -67,7 +67,8 @@ makespan_ratio`` (``env.metrics()`` returns the same at any time), and ``info["s
 
 **Arguments.** ``parallel_env(render_mode=None, preset=None, config=None, **fields)``: every field of
 :class:`ces_env.config.CESConfig`; ``preset`` names a set of overrides in ``ces_env.config.PRESETS``. Unknown or
-inconsistent values raise :class:`ces_env.config.ConfigError`.
+inconsistent values raise :class:`ces_env.config.ConfigError`. ``trace=True`` records each episode's trace in
+``env.unwrapped.sim.trace`` (:mod:`ces_env.core.trace`; the episode is the same as without it).
 
 **Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance`
 (made with ``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
@@ -118,8 +119,10 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         render_mode: str | None = None,
         preset: str | None = None,
         config: CESConfig | Mapping[str, Any] | None = None,
+        trace: bool = False,
         **fields: Any,
     ) -> None:
+        self.tracing = bool(trace)  # record each episode's trace (ces_env.core.trace); it never changes the episode
         if isinstance(config, Mapping):  # a plain dict of fields, e.g. read from a file
             fields = {**config, **fields}
             config = None
@@ -194,7 +197,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             instance = generate_instance(self.config, self.np_random)
         else:
             self._check_instance(instance)
-        self._simulator = CESSimulator(self.config, instance, self.np_random)
+        self._simulator = CESSimulator(self.config, instance, self.np_random, trace=self.tracing)
         self._builder.bind(instance)
         self.agents = self.possible_agents[:]
         self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too

@@ -417,3 +417,25 @@ def test_rllib_episode_bookkeeping_accepts_the_stream():
     et = next(iter(infos.values()))["metrics"]["ET"]
     for agent in at_reset:
         assert episode.agent_episodes[agent].get_return() == pytest.approx(-et / TIME["reward_time_scale"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("blocked", "module", "extra"),
+    [
+        ("ray.rllib.env.multi_agent_env", "ces_env.wrappers.rllib", "ray"),
+        ("stable_baselines3.common.vec_env", "ces_env.wrappers.sb3", "train"),
+    ],
+)
+def test_a_missing_trainer_library_gets_an_install_hint(monkeypatch, blocked, module, extra):
+    import importlib
+    import re
+    import sys
+
+    monkeypatch.setitem(sys.modules, blocked, None)  # makes ``import blocked`` raise ImportError
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    hint = re.escape(f'pip install -c constraints.txt -e ".[{extra}]"')
+    with pytest.raises(ImportError, match=hint):
+        importlib.import_module(module)
+    if extra == "ray":  # the public entry point imports Ray only when called, and fails the same way
+        with pytest.raises(ImportError, match=hint):
+            rllib_env(preset="tiny")
