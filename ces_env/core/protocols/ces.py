@@ -129,6 +129,8 @@ class CentralizedControl(ControlProtocol):
     def _start_service(self, group: int, kind: int, agent: int, ticks: int) -> None:
         self.job[group] = (kind, agent)
         self.job_start[group] = self.sim.time
+        if self.sim.trace is not None:
+            self.sim.trace.service(group, self.sim.time, self.sim.time + ticks, kind == _VALIDATE, agent)
         self.sim.schedule(self.sim.time + ticks, self._service_done, group)
 
     def _service_done(self, group: int) -> None:
@@ -205,6 +207,8 @@ class DecentralizedControl(ControlProtocol):
         else:  # an earlier claim, not yet visible, holds the task: this claim will lose
             self.claim_lost[agent] = True
             sim.add_conflict()
+            if sim.trace is not None:
+                sim.trace.conflict(sim.time, agent, task)
         sim.schedule(sim.time + sim.config.claim_latency_ticks, self._claim_resolved, agent)
 
     def decline(self, agent: int) -> None:
