@@ -1,7 +1,7 @@
 """ces-bench: run policies on the same seeds and report mean ± 95% CI; list policies and presets; reproduce.
 
     ces-bench run --policy NAME[,NAME...] --preset NAME [--set field=value ...] --seeds N --out DIR
-                  [--workers W] [--backend local|ray] [--seed-offset S] [--no-progress]
+                  [--workers W] [--backend local|ray] [--seed-offset S] [--no-progress] [--gantt]
     ces-bench list
     ces-bench reproduce [--quick] [--out DIR] [--workers W]
 
@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
     run.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway without a TTY)")
+    run.add_argument(
+        "--gantt", action="store_true", help="also save DIR/gantt-<policy>-seed<S>.png of the first seed (a traced run)"
+    )
     run.set_defaults(func=_cmd_run)
 
     lst = commands.add_parser("list", help="the registered policies and the presets")
@@ -138,7 +141,23 @@ def _cmd_run(args, extra: list[str]) -> int:
     if truncated:
         print(f"warning: {truncated} of {len(rows)} episodes were truncated at max_ticks")
     print(f"results: {args.out.rstrip('/')}/{RESULTS_FILE} ({len(rows)} rows)")
+    if args.gantt:
+        _save_gantt_charts(jobs, args)
     return 0
+
+
+def _save_gantt_charts(jobs: list[Job], args) -> None:
+    """Replay each policy's first seed with tracing on and save its Gantt chart (same instance for every policy)."""
+    from pathlib import Path
+
+    from ces_env.plots import gantt_chart, traced_episode
+
+    for policy in dict.fromkeys(job.policy for job in jobs):
+        job = next(j for j in jobs if j.policy == policy)
+        sim = traced_episode(policy_class(policy)(), job.config(), job.seed)
+        path = Path(args.out) / f"gantt-{policy}-seed{job.seed}.png"
+        gantt_chart(sim, title=f"{policy} on {args.preset}, seed {job.seed}", path=path)
+        print(f"gantt chart: {path}")
 
 
 # --- list ------------------------------------------------------------------------------------------------------------
