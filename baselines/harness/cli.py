@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import tempfile
 
 from ces_baselines import registry
 from ces_baselines.harness.results import DEFAULT_METRICS, RESULTS_FILE, summary_table
@@ -41,9 +43,30 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+MAX_EPISODES = 1_000_000
+"""Episodes of one ``run`` (policies x seeds): their rows are kept in memory and in results.csv."""
+
+
 def _positive_int(name: str, value: int | None, low: int = 1) -> None:
     if value is not None and value < low:
         raise UsageError(f"{name} must be >= {low}, got {value}")
+
+
+def check_out_dir(flag: str, out: str) -> None:
+    """Refuse, before any episode runs, an output folder that cannot be used: empty, a file, or not writable."""
+    if not out.strip():
+        raise UsageError(f"{flag}: give a folder name (got an empty string)")
+    path = os.path.abspath(out)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{flag} {out!r} is a file, not a folder")
+    existing = path
+    while not os.path.isdir(existing):  # the nearest folder that exists: where the new ones would be created
+        existing = os.path.dirname(existing)
+    try:  # a probe file (removed at once): catches permissions, read-only file systems and full disks alike
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise UsageError(f"{flag} {out!r}: cannot write in {existing!r} ({error.strerror or error})") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", add_help=False, help="reproduce the paper's experiments (ces_baselines.reproduce; see its --help)"
     )
     rep.add_argument("--quick", action="store_true", help="a fast, reduced version")
-    rep.add_argument("--out", metavar="DIR", help="output folder")
+    rep.add_argument("--out", metavar="DIR", help="output folder (required; resumable)")
     rep.add_argument("--workers", type=int, metavar="W", help="parallel episodes")
     rep.set_defaults(func=_cmd_reproduce)
     return parser
@@ -105,6 +128,11 @@ def _prepare_run(args) -> list[Job]:
     _positive_int("--seeds", args.seeds)
     _positive_int("--seed-offset", args.seed_offset, low=0)
     _positive_int("--workers", args.workers)
+    if args.seeds * len(policies) > MAX_EPISODES:
+        raise UsageError(
+            f"--seeds {args.seeds} x {len(policies)} policies = {args.seeds * len(policies):,} episodes: a run holds "
+            f"at most {MAX_EPISODES:,} (split it with --seed-offset into several --out folders)"
+        )
     if args.preset not in PRESETS:
         raise ConfigError(f"unknown preset {args.preset!r}; presets: {', '.join(PRESETS)}")
     overrides = parse_set(args.set)
@@ -114,6 +142,7 @@ def _prepare_run(args) -> list[Job]:
     jobs = make_jobs(policies, args.preset, range(args.seed_offset, args.seed_offset + args.seeds), overrides)
     for policy in policies:  # conflicts with a policy's required_config
         next(j for j in jobs if j.policy == policy).config()
+    check_out_dir("--out", args.out)
     return jobs
 
 
@@ -196,6 +225,7 @@ def _cmd_reproduce(args, extra: list[str]) -> int:
         raise UsageError("reproduce is not available in this version (ces_baselines.reproduce has no main())")
     forward = ["--quick"] if args.quick else []
     if args.out is not None:
+        check_out_dir("--out", args.out)
         forward += ["--out", args.out]
     if args.workers is not None:
         forward += ["--workers", str(args.workers)]

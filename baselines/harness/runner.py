@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -228,7 +230,9 @@ def _run_local(
         for key, job in pending:
             on_done(key, _execute(job, classes[job.policy]))
         return
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)))
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(pending)), initializer=exit_with_parent, initargs=(os.getpid(),)
+    )
     try:
         futures = {pool.submit(_execute, job, classes[job.policy]): key for key, job in pending}
         for future in as_completed(futures):
@@ -237,6 +241,30 @@ def _run_local(
         _stop_pool(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: end this worker when the parent dies, even by ``kill -9`` (which runs no clean-up and
+    would leave the worker blocked on its pipe). Linux: the kernel's parent-death signal; elsewhere a watchdog thread
+    that polls the parent's pid."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, signal.SIGTERM) == 0:
+            if os.getppid() != parent_pid:  # the parent died before the call
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _stop_pool(pool: ProcessPoolExecutor) -> None:
