@@ -1,5 +1,6 @@
 """The scripted baselines: completion on random small instances, determinism, legal actions, sanity of heft, the
-conflicts of the two CES controls, and the registry's error message."""
+conflicts of the two CES controls, and the registry's error message. The rules of the two strong references
+(knowledge-aware, heft) on hand-built observations and their margins are in test_knowledge_aware.py."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ces_baselines.registry import POLICIES, make_policy
-from ces_baselines.scripted import CESCentralized, CESDecentralized, HEFTPolicy, RandomPolicy
+from ces_baselines.scripted import CESCentralized, CESDecentralized, HEFTPolicy, KnowledgeAwarePolicy, RandomPolicy
 from ces_env.config import PARTITIONS, make_config
 from ces_env.runner import run_episode
 
-SCRIPTED = ("ces-centralized", "ces-decentralized", "random", "heft")
+SCRIPTED = ("ces-centralized", "ces-decentralized", "random", "heft", "knowledge-aware")
 GRAPHS = ("lds", "hds", "g18", "g40", "chain", "independent")
 
 
@@ -44,6 +45,7 @@ def test_the_scripted_policies_are_registered():
     assert CESCentralized.required_config == {"control": "centralized"}
     assert CESDecentralized.required_config == {"control": "decentralized"}
     assert RandomPolicy.required_config == {} and HEFTPolicy.required_config == {}
+    assert KnowledgeAwarePolicy.required_config == {}
 
 
 @pytest.mark.parametrize("name", SCRIPTED)
@@ -142,10 +144,14 @@ def test_conflicts_only_under_decentralized_ces():
     decentral = run_episode(make_policy("ces-decentralized"), make_config(**base, control="decentralized"), 0)
     assert central.metrics["conflicts"] == 0
     assert decentral.metrics["conflicts"] > 0
-    # heft hands out distinct tasks, and remembers those whose claims are still in flight
-    heft = run_episode(make_policy("heft"), make_config(**base, control="decentralized"), 0)
-    assert heft.metrics["conflicts"] == 0
-    for result in (central, decentral, heft):
+    # the group schedulers hand out distinct tasks, and remember those whose claims are still in flight
+    schedulers = [
+        run_episode(make_policy(name), make_config(**base, control="decentralized"), 0)
+        for name in ("heft", "knowledge-aware")
+    ]
+    for result in schedulers:
+        assert result.metrics["conflicts"] == 0
+    for result in (central, decentral, *schedulers):
         assert result.metrics["mu_g"] == result.metrics["lambda_g"]
 
 
