@@ -19,12 +19,14 @@ from ces_env.core.protocols.base import (
     control_protocol,
     register_control,
 )
+from ces_env.core.protocols.cbba import CBBAControl
 from ces_env.core.protocols.ces import CentralizedControl, DecentralizedControl
 from ces_env.core.protocols.contract_net import ContractNet
 from ces_env.core.protocols.negotiation import NegotiationOptions, NegotiationProtocol
 from ces_env.core.protocols.vcg import VCGAllocation
 
 __all__ = [
+    "CBBAControl",
     "CONTROL_PROTOCOLS",
     "CentralizedControl",
     "ControlProtocol",
