@@ -352,8 +352,34 @@ def _parse_edge_list(text: str, name: str) -> nx.DiGraph:
     return _check_file_graph(graph, name, edge_lines, _end_line(text))
 
 
+def _check_graphml_structure(path: Path, name: str) -> None:
+    """What networkx accepts silently: a second ``<graph>`` (ignored) and a repeated edge (merged)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{name}:{exc.position[0]}: cannot read GraphML: {exc}") from exc
+    graphs = [el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "graph"]
+    if len(graphs) > 1:
+        raise ValueError(f"{name}: holds {len(graphs)} <graph> elements; a task graph file must hold exactly one")
+    seen: set[tuple[str, str]] = set()
+    text = path.read_text(errors="replace").splitlines()
+    for el in root.iter():
+        if el.tag.rsplit("}", 1)[-1] != "edge":
+            continue
+        pair = (el.get("source", ""), el.get("target", ""))
+        if pair in seen:
+            needle = f'target="{pair[1]}"'
+            lines = [k + 1 for k, line in enumerate(text) if f'source="{pair[0]}"' in line and needle in line]
+            where = f"{name}:{lines[-1]}" if lines else name
+            raise ValueError(f"{where}: duplicate edge {pair[0]} -> {pair[1]}")
+        seen.add(pair)
+
+
 def _load_graphml(path: Path) -> nx.DiGraph:
     name = str(path)
+    _check_graphml_structure(path, name)
     try:
         raw = nx.read_graphml(path)
     except Exception as exc:  # the parser raises many types (ParseError, NetworkXError, KeyError, ...)

@@ -233,7 +233,14 @@ def resolve_graph_source(source: str, density: float | None = None) -> str | Non
             f"{sorted(_RANDOM_FAMILIES)}"
         )
     if kind is None:
-        if not Path(source).is_file():
+        path = Path(source)
+        if not path.is_file():
+            if path.is_symlink() and not path.exists():
+                raise FileNotFoundError(f"graph file {source!r} is a symbolic link to a missing file")
+            if path.is_dir():
+                raise ValueError(f"graph file {source!r} is a directory, not a file")
+            if path.exists():
+                raise ValueError(f"graph file {source!r} is not a regular file (a FIFO, socket or device)")
             raise FileNotFoundError(f"graph file {source!r} does not exist")
         load_graph_file(source)  # parsed once: the graphs built at every reset reuse this parse
     return kind

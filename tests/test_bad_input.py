@@ -130,3 +130,38 @@ def test_pool_workers_exit_when_ces_bench_is_killed(tmp_path):
         time.sleep(0.2)  # orphans are reaped by init once they exit; a zombie left meanwhile has no cmdline
     alive = [c for c in children if Path(f"/proc/{c}/cmdline").exists() and Path(f"/proc/{c}/cmdline").read_bytes()]
     assert not alive, f"workers {alive} outlived their parent"
+
+
+GRAPHML = """<?xml version="1.0" encoding="UTF-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <graph id="G" edgedefault="directed">
+    <node id="a"/><node id="b"/><node id="c"/>
+    <edge source="a" target="b"/>
+    <edge source="b" target="c"/>
+{extra}
+  </graph>
+{second}
+</graphml>
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "second", "message"),
+    [
+        ('    <edge source="a" target="b"/>', "", r"g\.graphml:7: duplicate edge a -> b"),
+        ("", '  <graph id="H" edgedefault="directed"><node id="x"/></graph>', "2 <graph> elements"),
+    ],
+)
+def test_graphml_that_networkx_would_silently_merge_is_refused(tmp_path, extra, second, message):
+    path = tmp_path / "g.graphml"
+    path.write_text(GRAPHML.format(extra=extra, second=second))
+    with pytest.raises(ConfigError, match=message):
+        make_config(graph=str(path))
+
+
+def test_graph_paths_that_are_not_files_say_what_they_are(tmp_path):
+    os.mkfifo(tmp_path / "fifo.edgelist")
+    (tmp_path / "link.edgelist").symlink_to(tmp_path / "gone.edgelist")
+    for name, message in (("", "is a directory"), ("fifo.edgelist", "not a regular file"), ("link.edgelist", "link")):
+        with pytest.raises(ConfigError, match=message):
+            make_config(graph=str(tmp_path / name) + ("/" if not name else ""))

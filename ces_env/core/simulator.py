@@ -475,13 +475,14 @@ class CESSimulator:
     def _auto_max_ticks(self, protocol: type[ControlProtocol]) -> int:
         """Twice what one slowest agent needs to do every task alone, each with a worst-case exploration.
 
-        Depth-first and wall-following explorations make at most 2(cells-1) moves. A random walk has no worst case;
-        its expected hitting time on a tree is at most 2(cells-1) x (solution length), and the cap allows eight
-        times that per task (summed over all tasks, so an episode that hits it is far out in the tail)."""
+        Depth-first and wall-following explorations make at most 2(cells-1) moves. A random walk (the random_walk
+        explorer, or a steering policy that moves at random) has no worst case; its expected hitting time on a tree
+        is at most 2(cells-1) x (solution length), and the cap allows eight times that per task (summed over all
+        tasks, so an episode that hits it is far out in the tail)."""
         c, inst = self.config, self.instance
         cells = max(m.n_cells for m in inst.mazes)
         moves = 2 * cells
-        if c.explorer == "random_walk":
+        if c.explorer == "random_walk" or self.steered:  # a steering policy may walk at random too
             moves = 8 * 2 * cells * max(m.solution_length for m in inst.mazes)
         worst_explore = math.ceil(moves / inst.agent_speed.min())
         per_task = worst_explore + protocol.max_task_overhead(c) + (c.wait_ticks or 0)
