@@ -81,6 +81,17 @@ class RandomPolicy(ScriptedPolicy):
         return actions
 
 
+class GroupDecision(NamedTuple):
+    """What a :class:`GroupScheduler` decides on: the deciding agents of one group at one step."""
+
+    group: int
+    members: list[str]  # the group's deciding agents, in agent order
+    free: list[int]  # the slots (0-based) they may take: legal and not handed out yet
+    observations: Observations
+    infos: Infos
+    may_wait: bool  # False when the members must take a task now (waiting is masked out)
+
+
 class GroupScheduler(ScriptedPolicy):
     """A scripted policy that hands out distinct tasks among the deciding agents of each group.
 
@@ -121,10 +132,11 @@ class GroupScheduler(ScriptedPolicy):
             tasks = infos[members[0]]["candidates"]  # the group's slots: the same for every member
             legal = [k for k in range(self.n_slots) if all(observations[a]["action_mask"][1 + k] for a in members)]
             free = [k for k in legal if int(tasks[k]) not in handed]
-            choice = self.assign(group, members, free, observations, infos, may_wait=True)
+            decision = GroupDecision(group, members, free, observations, infos, may_wait=True)
+            choice = self.assign(decision)
             forced = [a for a in members if a not in choice and not observations[a]["action_mask"][0]]
             if forced:
-                choice.update(self.assign(group, forced, free or legal, observations, infos, may_wait=False))
+                choice.update(self.assign(decision._replace(members=forced, free=free or legal, may_wait=False)))
             for agent in members:
                 if agent in choice:
                     handed.add(int(tasks[choice[agent]]))
@@ -135,17 +147,9 @@ class GroupScheduler(ScriptedPolicy):
         return actions
 
     @abstractmethod
-    def assign(
-        self,
-        group: int,
-        members: list[str],
-        free: list[int],
-        observations: Observations,
-        infos: Infos,
-        may_wait: bool,
-    ) -> dict[str, int]:
-        """The slot (0-based, among ``free``, each at most once) each deciding agent of ``group`` takes; an agent left
-        out waits. ``members`` are in agent order; ``may_wait=False`` when the agents must take a task now."""
+    def assign(self, decision: GroupDecision) -> dict[str, int]:
+        """The slot (0-based, among ``decision.free``, each at most once) each of ``decision.members`` takes; an
+        agent left out waits."""
 
 
 @register
@@ -174,23 +178,17 @@ class KnowledgeAwarePolicy(GroupScheduler):
         "known solutions first, never a maze a groupmate is exploring, then upward rank, then reward; distinct tasks"
     )
 
-    def assign(
-        self,
-        group: int,
-        members: list[str],
-        free: list[int],
-        observations: Observations,
-        infos: Infos,
-        may_wait: bool,
-    ) -> dict[str, int]:
+    def assign(self, decision: GroupDecision) -> dict[str, int]:
         choice = {}
-        pool = list(free)
-        for agent in members:
+        pool = list(decision.free)
+        for agent in decision.members:
             if not pool:
                 break
-            slots = self.slots(observations[agent]["observation"])
+            slots = self.slots(decision.observations[agent]["observation"])
             best = min(pool, key=lambda k: self.preference(slots, k))
-            if may_wait and _explored_by_groupmate(slots, best):  # only such tasks remain: wait for the solution
+            if decision.may_wait and _explored_by_groupmate(
+                slots, best
+            ):  # only such tasks remain: wait for the solution
                 continue
             pool.remove(best)
             choice[agent] = best
@@ -301,15 +299,8 @@ class HEFTPolicy(GroupScheduler):
             return float(np.mean(list(self._sink_ranks.values())))
         return self._smallest_rank
 
-    def assign(
-        self,
-        group: int,
-        members: list[str],
-        free: list[int],
-        observations: Observations,
-        infos: Infos,
-        may_wait: bool,
-    ) -> dict[str, int]:
+    def assign(self, decision: GroupDecision) -> dict[str, int]:
+        group, members, free, observations, infos, may_wait = decision
         speeds = {a: float(obs["observation"][_SPEED]) for a, obs in observations.items() if infos[a]["group"] == group}
         fastest, mean_speed = max(speeds.values()), float(np.mean(list(speeds.values())))
         slots = {a: self.slots(observations[a]["observation"]) for a in members}
@@ -342,6 +333,7 @@ class HEFTPolicy(GroupScheduler):
 __all__ = [
     "ScriptedPolicy",
     "GroupScheduler",
+    "GroupDecision",
     "CESCentralized",
     "CESDecentralized",
     "RandomPolicy",
