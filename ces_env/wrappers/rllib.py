@@ -51,9 +51,10 @@ class CESMultiAgentEnv(MultiAgentEnv):
         super().__init__()
         self._env = parallel_env(**dict(env_config or {}))
         self._driver = DecisionDriver(self._env)
-        self.possible_agents = list(self._env.possible_agents)
-        self.agents = list(self.possible_agents)
-        first = self.possible_agents[0]
+        names: list[str] = list(self._env.possible_agents)
+        self.possible_agents = list(names)
+        self.agents = list(names)
+        first = names[0]
         observation_box = self._env.observation_space(first)["observation"]
         n_actions = int(self._env.action_space(first).n)
         mask_box = spaces.Box(0.0, 1.0, shape=(n_actions,), dtype=np.float32)
@@ -88,7 +89,7 @@ class CESMultiAgentEnv(MultiAgentEnv):
             observations[agent], infos[agent] = self._present(agent, elapsed=0)
         return observations, infos
 
-    def step(self, action_dict: Mapping[str, Any]):
+    def step(self, action_dict: dict[Any, Any]):
         driver = self._driver
         self._acted.update(driver.choosers)
         driver.step({a: int(v) for a, v in action_dict.items()})

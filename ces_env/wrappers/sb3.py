@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -283,7 +283,7 @@ class SB3VecEnv(VecEnv):
     def get_images(self) -> Sequence[np.ndarray | None]:
         if self._render_mode != "rgb_array":
             return [None for _ in self.envs]
-        return [env.render() for env in self.envs]
+        return [cast(np.ndarray, env.render()) for env in self.envs]  # rgb_array mode: a picture per copy
 
     # ------------------------------------------------------------------------------------------------- evaluation
     def evaluate(self, predict: Predict, seeds: Iterable[int]) -> list[EpisodeSummary]:
