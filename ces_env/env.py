@@ -70,6 +70,13 @@ makespan_ratio`` (``env.metrics()`` returns the same at any time), and ``info["s
 inconsistent values raise :class:`ces_env.config.ConfigError`. ``trace=True`` records each episode's trace in
 ``env.unwrapped.sim.trace`` (:mod:`ces_env.core.trace`; the episode is the same as without it).
 
+**Task graph** (public information of the instance, for policies that reason over the whole DAG):
+``env.unwrapped.task_graph()`` gives the CSR successors and predecessors, each task's group and its static features
+(columns ``TASK_STATIC_FEATURES``: reward, upward rank, successor and predecessor counts, minimal duration, classmates
+in the group, each in [0, 1]); ``env.unwrapped.task_features(agent)`` gives every task as that agent sees it now
+(columns ``TASK_DYNAMIC_FEATURES``: status blocked/ready/taken/done as its group sees it, so a claim still in flight
+looks ready as in the slots; in the agent's group; class known by the agent; class explored by a groupmate now).
+
 **Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance`
 (made with ``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
 
@@ -91,12 +98,21 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from ces_env.config import CESConfig, make_config
+from ces_env.core.lower_bound import min_task_durations
 from ces_env.core.simulator import CESSimulator
 from ces_env.generator import generate_instance
 from ces_env.observations import ObservationBuilder
-from ces_env.types import Instance
+from ces_env.types import AgentStatus, Instance, TaskStatus
 
 RESET_OPTIONS = ("instance",)
+TASK_STATIC_FEATURES = ("reward", "upward_rank", "successors", "predecessors", "duration", "classmates")
+"""Columns of ``task_graph()["static"]``: reward / max; longest path to a sink over minimal durations / max (the slot
+feature ``upward_rank``); successor and predecessor counts / max; minimal duration (solution walked at the group's
+fastest speed) / max; other tasks of the task's group in its inference class / max."""
+TASK_DYNAMIC_FEATURES = ("blocked", "ready", "taken", "done", "own_group", "known", "class_in_progress")
+"""Columns of ``task_features(agent)``: the status one-hot as the task's group sees it (ready includes a claim not yet
+propagated, like the slots; taken: claimed, running or validating), in the agent's group, its class known by the
+agent, its class explored by one of the agent's groupmates now (the slot feature ``class_in_progress``)."""
 RENDER_MODES = ("human", "ansi", "rgb_array")
 
 AgentID = str
@@ -158,6 +174,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         self._masks = np.zeros((n, layout.n_actions), dtype=np.int8)  # the env's own copy: users may write theirs
         self._clock = 0
         self._viewer: Any = None  # ces_env.render.Viewer, imported on the first render
+        self._task_graph: tuple[Instance, dict[str, np.ndarray]] | None = None  # task_graph() of the current instance
 
     # ------------------------------------------------------------------------------------------------- spaces
     def observation_space(self, agent: str) -> spaces.Dict:
@@ -232,7 +249,10 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         if self.config.reward_mode == "team":
             earned = np.full_like(earned, earned.sum())
         elif self.config.reward_mode == "time":
-            earned = np.full_like(earned, -elapsed / self.config.reward_time_scale)
+            # a stalled episode never finishes: it is charged as if it had run to max_ticks, so that stalling on
+            # purpose (waiting with invalid actions) can never look faster than working
+            charged = sim.max_ticks - (self._clock - elapsed) if sim.stalled else elapsed
+            earned = np.full_like(earned, -charged / self.config.reward_time_scale)
         earned -= self.config.time_penalty * elapsed
 
         observations, infos = self._observe()
@@ -261,6 +281,69 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
     def metrics(self) -> dict[str, Any]:
         """The episode's metrics so far (final once the episode has ended)."""
         return self.sim.metrics()
+
+    def task_graph(self) -> dict[str, np.ndarray]:
+        """The current instance's task DAG and static task features (see the module docstring, "Task graph").
+
+        Keys: ``succ_indptr``, ``succ_indices``, ``pred_indptr``, ``pred_indices`` (CSR, int64; ids are topological),
+        ``task_group`` (m,) int64 and ``static`` (m, len(TASK_STATIC_FEATURES)) float32. Computed once per instance;
+        the arrays are read-only."""
+        inst = self.sim.instance
+        if self._task_graph is None or self._task_graph[0] is not inst:
+            durations = min_task_durations(inst).astype(np.float64)
+            rank = durations.copy()
+            for task in range(inst.n_tasks - 1, -1, -1):  # ids are topological: successors come later
+                succ = inst.successors(task)
+                if succ.size:
+                    rank[task] += rank[succ].max()
+            n_succ = np.diff(inst.succ_indptr).astype(np.float64)
+            n_pred = np.diff(inst.pred_indptr).astype(np.float64)
+            pairs = inst.task_group.astype(np.int64) * inst.n_classes + inst.task_class
+            classmates = np.bincount(pairs, minlength=inst.n_groups * inst.n_classes)[pairs] - 1.0
+            columns = (inst.rewards, rank, n_succ, n_pred, durations, classmates)
+            static = np.stack([c / max(1e-12, float(c.max())) for c in columns], axis=1).astype(np.float32)
+            graph = {
+                "succ_indptr": inst.succ_indptr.astype(np.int64),
+                "succ_indices": inst.succ_indices.astype(np.int64),
+                "pred_indptr": inst.pred_indptr.astype(np.int64),
+                "pred_indices": inst.pred_indices.astype(np.int64),
+                "task_group": inst.task_group.astype(np.int64),
+                "static": static,
+            }
+            for array in graph.values():
+                array.flags.writeable = False
+            self._task_graph = (inst, graph)
+        return self._task_graph[1]
+
+    def task_features(self, agent: str) -> np.ndarray:
+        """(m, len(TASK_DYNAMIC_FEATURES)) float32: every task as ``agent`` sees it now (module docstring, "Task
+        graph"). Only what the agent's observation could know: claims in flight are not shown, knowledge is its own."""
+        sim = self.sim
+        inst = sim.instance
+        i = self.agent_name_mapping[agent]
+        group = int(inst.agent_group[i])
+        status = sim.task_status
+        ready = status == TaskStatus.READY
+        for g in range(inst.n_groups):  # the protocol's candidates: ready tasks as the group's agents see them
+            ready[sim.candidates(g)] = True
+        done = status == TaskStatus.DONE
+        blocked = status == TaskStatus.BLOCKED
+        exploring = (status == TaskStatus.RUNNING) & (inst.task_group == group)
+        holder_status = sim.agent_status[sim.task_holder[exploring]]
+        exploring[exploring] = np.isin(holder_status, (AgentStatus.EXPLORING, AgentStatus.STEERING))
+        features = np.stack(
+            [
+                blocked,
+                ready,
+                ~(blocked | ready | done),
+                done,
+                inst.task_group == group,
+                sim.knows[i, inst.task_class],
+                np.isin(inst.task_class, inst.task_class[exploring]),
+            ],
+            axis=1,
+        )
+        return features.astype(np.float32)
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:

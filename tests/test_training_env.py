@@ -53,6 +53,13 @@ def test_an_always_waiting_policy_ends_at_once_truncated_as_stalled(control):
     assert last["truncation_reason"] == "stalled" and last["metrics"]["mu_g"] == [0] * env.config.n_groups
 
 
+def test_stalling_is_charged_up_to_max_ticks_under_the_time_reward():
+    env = ces_env.parallel_env(preset="small", reward_mode="time", reward_time_scale=100.0)
+    _, records = rollout(env, seed=0, policy=lambda env, obs, rng: {a: 0 for a in env.agents})
+    returned = sum(r.rewards["agent_0"] for r in records)
+    assert env.unwrapped.sim.stalled and np.isclose(returned, -env.unwrapped.sim.max_ticks / 100.0)
+
+
 def test_the_second_ask_masks_waiting_out():
     env = ces_env.parallel_env(preset="small", control="decentralized")
     observations, _ = env.reset(seed=1)
