@@ -96,7 +96,8 @@ def gantt_chart(
         raise ValueError("the episode was not traced: make the env with parallel_env(..., trace=True)")
     inst, config = sim.instance, sim.config
     intervals = trace.agent_intervals()
-    has_controller = sim.control.busy_ticks() is not None
+    # controller rows for protocols that report service periods to the trace (the CES centralized control does)
+    has_controller = bool(trace.services)
 
     # rows, top to bottom: per group, its controller (if any), then its agents
     row_of_agent = np.zeros(inst.n_agents, dtype=np.int64)
@@ -195,15 +196,16 @@ def gantt_chart(
         loc="left",
     )
 
-    shown = [a for a in dict.fromkeys(ACTIVITIES.values()) if a != "finished"]
-    shown.remove("claiming" if has_controller else "queued at controller")
-    handles: list[Any] = [Patch(color=ACTIVITY_COLOURS[a], label=a) for a in shown]
+    # the legend names what the protocol can show: queues or claims, controller services, conflicts
+    occurring = {ACTIVITIES[i.status] for i in intervals}
+    shown = [a for a in dict.fromkeys(ACTIVITIES.values()) if a in occurring or a in ("exploring", "replaying", "idle")]
+    handles: list[Any] = [Patch(color=ACTIVITY_COLOURS[a], label=a) for a in shown if a != "finished"]
     if has_controller:
         handles += [
             Patch(color=SERVICE_COLOURS["assign"], label="controller assigning"),
             Patch(color=SERVICE_COLOURS["validate"], label="controller validating"),
         ]
-    else:
+    if conflicts or "claiming" in occurring:
         handles.append(Line2D([], [], marker="x", ls="", color=CRITICAL_COLOUR, label="conflict (lost claim)"))
     handles += [
         Line2D([], [], marker="v", ls="", color="black", label="rejected solution"),

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ces_env.maze_render import render_maze, render_maze_overview
+from ces_env.maze_render import RENDER_PALETTE, render_maze, render_maze_overview
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ FRAME_SIZES = ((150, (960, 540)), (10**18, (1280, 720)))
 """(largest task count, frame size in pixels): the first size whose task count fits the instance."""
 DPI = 100
 MAX_MAZES = 4  # shown in a 2 x 2 grid
+START_PX, TARGET_PX, POSITION_PX, VISITED_PX = 3, 4, 5, 2  # rows of maze_render.RENDER_PALETTE
 KEY_COLOUR = "#ff00ff"  # the fill of squares in the static background, replaced per frame (see _Squares)
 MAZE_BOX = 160  # each maze image is scaled (integer zoom, or one pixel per block of cells) into a square this size
 
@@ -289,7 +290,7 @@ class _Frame:
         # --- mazes, top right: four square boxes painted per frame, a caption above each
         right, right_width = 0.5, 0.49
         groups_height = float(np.clip(0.05 + 0.03 * inst.n_groups, 0.13, 0.34))
-        maze_bottom, maze_top = 0.14 + groups_height + 0.07, 0.93
+        maze_bottom, maze_top = 0.14 + groups_height + 0.095, 0.93
         caption = 0.035
         cell_height = (maze_top - maze_bottom) / 2
         self.maze_box = int(min((cell_height - caption) * height, (right_width / 2 - 0.01) * width))
@@ -301,6 +302,17 @@ class _Frame:
             top_y = (1 - (maze_top - row * cell_height)) * height
             self.caption_at.append((centre_x, top_y))
             self.maze_origins.append((int(top_y + caption * height), int(centre_x - self.maze_box / 2)))
+        maze_keys = (("start", START_PX), ("target", TARGET_PX), ("agent", POSITION_PX), ("visited / path", VISITED_PX))
+        fig.legend(
+            handles=[Patch(color=RENDER_PALETTE[index] / 255, label=label) for label, index in maze_keys],
+            loc="upper center",
+            bbox_to_anchor=(right + right_width / 2, maze_bottom + 0.005),
+            ncol=4,
+            fontsize=small,
+            frameon=False,
+            handlelength=1.0,
+            columnspacing=1.0,
+        )
 
         # --- groups, bottom right: agents coloured by activity, then the controller queue (or claims in flight)
         sizes = np.bincount(inst.agent_group, minlength=inst.n_groups)

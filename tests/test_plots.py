@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +154,19 @@ def test_importing_ces_env_does_not_import_matplotlib():
         "sys.exit(1 if 'matplotlib' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_readme_picture_examples_run(tmp_path, monkeypatch):
+    """The Python examples of the README's pictures section, run in order in one namespace."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Pictures of an episode", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block.replace('make_config("small")', 'make_config("tiny")'), "README.md", "exec"), namespace)
+    for name, size in (("frame.png", (960, 540)), ("episode.gif", (960, 540))):
+        with Image.open(tmp_path / name) as image:
+            assert image.size == size
+    assert (tmp_path / "gantt.png").stat().st_size > 10_000

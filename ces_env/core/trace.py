@@ -6,7 +6,8 @@ calls :meth:`Trace.record` before time moves on and after every event; the trace
 arrays (agent status and task, task status, steered moves) with its last copy and appends what changed. Comparing
 arrays instead of hooking every assignment keeps the hooks to two lines in the simulator, and any control protocol,
 including ones written later, is traced without changes. What the arrays do not show is reported by the two CES
-protocols: a controller's service periods (:meth:`Trace.service`) and lost claims (:meth:`Trace.conflict`).
+protocols: a controller's service periods (:meth:`Trace.service`) and lost claims (:meth:`Trace.conflict`); another
+protocol reports its own by calling the same two methods when ``sim.trace is not None``.
 
 Changes that undo each other between two records (within one tick) are not seen; they last no time. Everything read
 from a trace is an interval or an instant on the simulator's clock; the reading methods bring the trace up to date
