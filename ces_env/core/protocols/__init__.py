@@ -22,6 +22,7 @@ from ces_env.core.protocols.base import (
 from ces_env.core.protocols.cbba import CBBAControl
 from ces_env.core.protocols.ces import CentralizedControl, DecentralizedControl
 from ces_env.core.protocols.contract_net import ContractNet
+from ces_env.core.protocols.dpop import DPOPControl
 from ces_env.core.protocols.max_sum import MaxSumControl
 from ces_env.core.protocols.negotiation import NegotiationOptions, NegotiationProtocol
 from ces_env.core.protocols.vcg import VCGAllocation
@@ -32,6 +33,7 @@ __all__ = [
     "CentralizedControl",
     "ControlProtocol",
     "ContractNet",
+    "DPOPControl",
     "DecentralizedControl",
     "DoubleAuction",
     "DutchAuction",
