@@ -183,7 +183,11 @@ class ObservationBuilder:
         running = sim.task_status == TaskStatus.RUNNING
         exploring_holder = np.zeros(inst.n_tasks, dtype=bool)
         holders = sim.task_holder[running]
-        exploring_holder[running] = np.isin(status[holders], (AgentStatus.EXPLORING, AgentStatus.STEERING))
+        holder_status = status[holders]
+        exploring_holder[running] = (holder_status == AgentStatus.EXPLORING) | (holder_status == AgentStatus.STEERING)
+        # per group, the classes a member is exploring right now (a boolean lookup instead of a set test per slot)
+        class_explored = np.zeros((inst.n_groups, inst.n_classes), dtype=bool)
+        class_explored[inst.task_group[exploring_holder], inst.task_class[exploring_holder]] = True
         is_decider = np.zeros(self.n_agents, dtype=bool)
         is_decider[task_deciders] = True
 
@@ -201,7 +205,7 @@ class ObservationBuilder:
             n_top = len(top)
             slot_tasks[members, :n_top] = top
             classes = inst.task_class[top]
-            in_progress = np.isin(classes, inst.task_class[exploring_holder & (inst.task_group == group)])
+            in_progress = class_explored[group, classes]
             slots = np.zeros((n_top, len(SLOT_FEATURES)), dtype=np.float32)
             slots[:, SLOT_INDEX["valid"]] = 1.0
             slots[:, SLOT_INDEX["reward"]] = self._reward_norm[top]

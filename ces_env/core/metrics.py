@@ -52,7 +52,7 @@ def work_ticks(sim: CESSimulator) -> np.ndarray:
     """(n,) ticks each agent has spent moving in a maze up to now (the elapsed part of work in progress included)."""
     now = sim.time
     productive = sim.productive_ticks.astype(np.float64)
-    working = np.isin(sim.agent_status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING))
+    working = (sim.agent_status == AgentStatus.EXPLORING) | (sim.agent_status == AgentStatus.REPLAYING)
     productive[working] += now - sim.job_start[working]
     steering = sim.agent_status == AgentStatus.STEERING
     productive[steering] -= np.maximum(0, sim.move_end[steering] - now)  # a move counts only as far as it got

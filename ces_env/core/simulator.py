@@ -216,7 +216,7 @@ class CESSimulator:
     def job_progress(self) -> np.ndarray:
         """(n,) fraction of the current exploration or replay done (0 for other agents; steering has no known end)."""
         progress = np.zeros(self.instance.n_agents, dtype=np.float64)
-        working = np.isin(self.agent_status, (AgentStatus.EXPLORING, AgentStatus.REPLAYING))
+        working = (self.agent_status == AgentStatus.EXPLORING) | (self.agent_status == AgentStatus.REPLAYING)
         span = np.maximum(1, self.job_end[working] - self.job_start[working])
         progress[working] = np.clip((self.time - self.job_start[working]) / span, 0.0, 1.0)
         return progress
