@@ -531,15 +531,12 @@ def test_episodes_run_at_the_legal_edges(edge):
     assert env.metrics()["ET"] >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the config accepts any positive speed, but at the smallest ones 1 / speed overflows and reset raises "
-    "OverflowError (cannot convert float infinity to integer) instead of a ConfigError naming the field; the config "
-    "needs a minimum speed (reported in issue 15's hand-back, for issue 13's bounds)",
+@pytest.mark.parametrize(
+    "speeds", [dict(agent_speed=SPEED_RANGE[0]), dict(group_speeds=(SPEED_RANGE[0], 1.0)), dict(agent_speed=1e6)]
 )
-@pytest.mark.parametrize("speeds", [dict(agent_speed=TINY), dict(group_speeds=(TINY, 1.0))])
 def test_the_slowest_legal_speed_resets(speeds):
-    """A speed the config accepts must give an episode: reset works and the first step runs."""
+    """A speed the config accepts must give an episode: reset works and the first step runs (the smallest speeds
+    used to overflow 1 / speed at reset; the config now bounds speeds to SPEED_RANGE)."""
     env = ces_env.parallel_env(preset="tiny", **speeds)
     observations, _ = env.reset(seed=0)
     env.step({a: int(np.flatnonzero(observations[a]["action_mask"])[-1]) for a in env.agents})
