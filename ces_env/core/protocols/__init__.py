@@ -25,9 +25,11 @@ from ces_env.core.protocols.contract_net import ContractNet
 from ces_env.core.protocols.dpop import DPOPControl
 from ces_env.core.protocols.max_sum import MaxSumControl
 from ces_env.core.protocols.negotiation import NegotiationOptions, NegotiationProtocol
+from ces_env.core.protocols.swarm import ACOControl, ResponseThresholdControl
 from ces_env.core.protocols.vcg import VCGAllocation
 
 __all__ = [
+    "ACOControl",
     "CBBAControl",
     "CONTROL_PROTOCOLS",
     "CentralizedControl",
@@ -44,6 +46,7 @@ __all__ = [
     "NegotiationOptions",
     "NegotiationProtocol",
     "NoOptions",
+    "ResponseThresholdControl",
     "VCGAllocation",
     "VickreyAuction",
     "control_protocol",
