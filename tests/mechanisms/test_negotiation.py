@@ -100,18 +100,13 @@ def test_every_mechanism_completes_every_task_on_random_instances(control, graph
         assert stats["rounds"] >= 1
 
 
-def _negotiation_configs():
-    """Random small configs from the invariant tests, under a random negotiation mechanism."""
-    return small_configs().flatmap(
-        lambda config: st.sampled_from(MECHANISMS).map(lambda control: {**config, "control": control})
-    )
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(config=_negotiation_configs(), seed=st.integers(0, 2**16), queue_limit=st.sampled_from([0, 0, 1]))
-def test_random_episodes_keep_the_invariants_under_every_mechanism(config, seed, queue_limit):
+@pytest.mark.parametrize("control", MECHANISMS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=small_configs(), seed=st.integers(0, 2**16), queue_limit=st.sampled_from([0, 0, 1]))
+def test_random_episodes_keep_the_invariants_under_every_mechanism(control, config, seed, queue_limit):
     """The invariant test's random configs (steered mode, rejections, knowledge modes...) under each mechanism,
     also with agents that queue a task."""
+    config = {**config, "control": control}
     env = ces_env.parallel_env(**config, control_options={"queue_limit": queue_limit})
     checker = StepChecker()
     infos, _ = rollout(env, seed, on_step=checker)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -182,7 +182,11 @@ class SealedBidAuction(SequentialAuction):
     message each, one hop), the award (one message, one hop; ``notify_losers``: one rejection per losing bid)."""
 
     Options: ClassVar[type] = SealedBidOptions
-    pricing: ClassVar[Callable[[Sequence[float]], AuctionOutcome]]
+
+    @staticmethod
+    def pricing(bids: Sequence[float]) -> AuctionOutcome:
+        """The auction's rule: winner and price from the sealed bids."""
+        raise NotImplementedError
 
     def __init__(self, sim) -> None:
         super().__init__(sim)
@@ -204,7 +208,7 @@ class SealedBidAuction(SequentialAuction):
 
     def _close(self, group: int) -> None:
         bidders, bids = self._bidders[group], self._bids[group]
-        outcome = type(self).pricing(bids)
+        outcome = self.pricing(bids)
         self.award(int(self._task[group]), bidders[outcome.winner], outcome.price)
         if self.options.notify_losers:
             self.send(len(bidders) - 1)
@@ -219,7 +223,10 @@ class FirstPriceAuction(SealedBidAuction):
 
     name: ClassVar[str] = "auction-first-price"
     description: ClassVar[str] = "sequential sealed-bid first-price auctions: lowest completion time wins, paid its bid"
-    pricing = staticmethod(first_price_outcome)
+
+    @staticmethod
+    def pricing(bids: Sequence[float]) -> AuctionOutcome:
+        return first_price_outcome(bids)
 
 
 @register_control
@@ -230,7 +237,10 @@ class VickreyAuction(SealedBidAuction):
 
     name: ClassVar[str] = "auction-vickrey"
     description: ClassVar[str] = "sequential sealed-bid second-price auctions: lowest completion time wins, paid 2nd"
-    pricing = staticmethod(second_price_outcome)
+
+    @staticmethod
+    def pricing(bids: Sequence[float]) -> AuctionOutcome:
+        return second_price_outcome(bids)
 
 
 # -------------------------------------------------------------------------------------------------------- clocks
@@ -252,7 +262,11 @@ class ClockAuction(SequentialAuction):
     (private values); the clock starts from the task's public ceiling (:meth:`price_ceiling`, above every bid)."""
 
     Options: ClassVar[type] = ClockOptions
-    clock: ClassVar[Callable[[Sequence[float], float, float], AuctionOutcome]]
+
+    @staticmethod
+    def clock(costs: Sequence[float], ceiling: float, step: float) -> AuctionOutcome:
+        """The clock's rule: winner, price and rounds from the bidders' costs."""
+        raise NotImplementedError
 
     def __init__(self, sim) -> None:
         super().__init__(sim)
@@ -276,7 +290,7 @@ class ClockAuction(SequentialAuction):
             costs = [self.completion_estimate(a, task) for a in self._bidders[group]]
             ceiling = self.price_ceiling(group, task)
             step = clock_step(ceiling, self.options.step_fraction)
-            outcome = self._outcome[group] = type(self).clock(costs, ceiling, step)
+            outcome = self._outcome[group] = self.clock(costs, ceiling, step)
         self.send(outcome.answers[int(self._round[group])])
         self.after_hops(1, self._next_call, group)
 
@@ -316,7 +330,10 @@ class EnglishAuction(ClockAuction):
 
     name: ClassVar[str] = "auction-english"
     description: ClassVar[str] = "sequential English clock auctions: price moves until one bidder is left"
-    clock = staticmethod(english_clock)
+
+    @staticmethod
+    def clock(costs: Sequence[float], ceiling: float, step: float) -> AuctionOutcome:
+        return english_clock(costs, ceiling, step)
 
 
 @register_control
@@ -328,7 +345,10 @@ class DutchAuction(ClockAuction):
 
     name: ClassVar[str] = "auction-dutch"
     description: ClassVar[str] = "sequential Dutch clock auctions: offer rises until a bidder accepts"
-    clock = staticmethod(dutch_clock)
+
+    @staticmethod
+    def clock(costs: Sequence[float], ceiling: float, step: float) -> AuctionOutcome:
+        return dutch_clock(costs, ceiling, step)
 
 
 # -------------------------------------------------------------------------------------------------------- double
@@ -395,7 +415,7 @@ class DoubleAuction(NegotiationProtocol):
     def _offers(self, group: int) -> None:
         tasks, bidders = self._tasks[group], self._bidders[group]
         self._estimates[group] = np.array(
-            [[self.completion_estimate(a, t) for t in tasks] for a in bidders], dtype=np.float64
+            [self.completion_estimates(a, tasks) for a in bidders], dtype=np.float64
         ).reshape(len(bidders), len(tasks))
         self.send(len(bidders))
         self.after_hops(1, self._clear, group)

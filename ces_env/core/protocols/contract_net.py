@@ -88,9 +88,9 @@ class ContractNet(NegotiationProtocol):
     def _bid(self, group: int) -> None:
         """The announcements have arrived: every contractor evaluates every task and sends its bids."""
         tasks, bidders = self._tasks[group], self._bidders[group]
-        self._bids[group] = np.array(
-            [[self.completion_estimate(a, t) for t in tasks] for a in bidders], dtype=np.float64
-        ).reshape(len(bidders), len(tasks))
+        self._bids[group] = np.array([self.completion_estimates(a, tasks) for a in bidders], dtype=np.float64).reshape(
+            len(bidders), len(tasks)
+        )
         self.send(len(tasks) * len(bidders))
         self.after_hops(1, self._award, group)
 

@@ -401,6 +401,11 @@ class NegotiationProtocol(ControlProtocol):
         """``agent``'s estimated completion time of ``task`` if given it now: backlog + estimated cost (the bid)."""
         return self.backlog(agent) + estimated_cost(self.sim, agent, task, self.known_after_backlog(agent))
 
+    def completion_estimates(self, agent: int, tasks: list[int]) -> list[int]:
+        """:meth:`completion_estimate` of each of ``tasks`` (the backlog is estimated once)."""
+        backlog, known = self.backlog(agent), self.known_after_backlog(agent)
+        return [backlog + estimated_cost(self.sim, agent, task, known) for task in tasks]
+
     def exploration_ceiling(self, group: int, task: int) -> int:
         """The largest exploration estimate of ``task`` among the group's agents (public: maze size and the group's
         speeds); no agent of the group estimates the task above it."""

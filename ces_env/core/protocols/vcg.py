@@ -47,17 +47,19 @@ def _best_allocation(
     bundles: Sequence[frozenset[int]], values: Sequence[float], costs: np.ndarray, excluded: int = -1
 ) -> tuple[float, tuple[int, ...]]:
     """Brute force: the allocation of disjoint bundles to distinct agents (agent ``excluded`` gets nothing) with the
-    largest welfare ``sum(value - cost)``. Agents are tried in order, each first with every bundle (in order), then
-    with nothing; a later allocation replaces the best only if strictly better, so ties go to the first found."""
+    largest welfare ``sum(value - cost)``. Among allocations of equal welfare the one that allocates more items wins
+    (a task worth exactly its cost is still done), then the first found: agents are tried in order, each first with
+    every bundle (in order), then with nothing."""
     n_agents = costs.shape[0]
-    best_welfare, best = 0.0, tuple([-1] * n_agents)
+    best_key, best = (0.0, 0), tuple([-1] * n_agents)
     choice = [-1] * n_agents
 
     def search(agent: int, used: frozenset[int], welfare: float) -> None:
-        nonlocal best_welfare, best
+        nonlocal best_key, best
         if agent == n_agents:
-            if welfare > best_welfare + 1e-9:
-                best_welfare, best = welfare, tuple(choice)
+            key = (welfare, len(used))
+            if key[0] > best_key[0] + 1e-9 or (key[0] > best_key[0] - 1e-9 and key[1] > best_key[1]):
+                best_key, best = key, tuple(choice)
             return
         if agent != excluded:
             for b, bundle in enumerate(bundles):
@@ -68,7 +70,7 @@ def _best_allocation(
         search(agent + 1, used, welfare)
 
     search(0, frozenset(), 0.0)
-    return best_welfare, best
+    return best_key[0], best
 
 
 def vcg_outcome(bundles: Sequence[frozenset[int]], values: Sequence[float], costs: np.ndarray) -> VCGOutcome:
@@ -123,7 +125,8 @@ class VCGAllocation(NegotiationProtocol):
 
     **Allocation and payments.** :func:`vcg_outcome`: the allocation of disjoint bundles to distinct agents that
     maximises welfare (value minus reported cost), found by brute force, and Clarke pivot payments (recorded in
-    ``payments``). Ties go to the lower agent ids. A winner does its bundle's tasks in order.
+    ``payments``). Ties go to the allocation that does more tasks, then to the lower agent ids. A winner does its
+    bundle's tasks in order.
 
     **Size limit.** The brute force visits :func:`count_allocations` allocations per round (plus one search per
     winner for its payment): 1191 for groups of 5 with the default 4 items and bundles of 2. The protocol refuses,
