@@ -299,6 +299,7 @@ class PolicyFamily:
 
 FAMILIES: dict[str, PolicyFamily] = {
     "ppo": PolicyFamily("ppo", "ces_baselines.learned:MaskablePPOPolicy", MaskablePPOPolicy.description),
+    "rllib": PolicyFamily("rllib", "ces_baselines.rllib_policy:RLlibModulePolicy", "learned: RLlib multi-agent PPO"),
 }
 
 
