@@ -1,0 +1,211 @@
+"""train/rllib_ppo.py and the rllib:PATH family: one RLlib training iteration on a local Ray instance, then the
+exported module plays through the harness exactly as through the env adapter; training seeds stay in their range.
+
+Skipped without Ray (``pytest.importorskip``); CI installs ``.[test,ray]``, so it runs there. The tests that start
+Ray carry the ``ray`` marker (``pytest -m "not ray"`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ray.rllib")
+pytest.importorskip("torch")
+
+TRAIN_DIR = Path(__file__).resolve().parents[2] / "train"
+if str(TRAIN_DIR) not in sys.path:  # the scripts' folder (tests/train/conftest.py does the same for its neighbours)
+    sys.path.insert(0, str(TRAIN_DIR))
+
+import rllib_ppo  # noqa: E402
+from dataclass_cli import build_parser, field_docstrings, parse_args  # noqa: E402
+
+from ces_baselines.harness import Job, policy_class, run_job  # noqa: E402
+from ces_baselines.learned import (  # noqa: E402
+    EVAL_SEED_LIMIT,
+    TRAIN_SEED_FLOOR,
+    VALIDATION_SEED_BASE,
+    CheckpointPolicy,
+    read_sidecar,
+)
+from ces_baselines.rllib_policy import greedy_episode, greedy_module_actions, load_module  # noqa: E402
+from ces_env.config import make_config  # noqa: E402
+from ces_env.runner import run_episode  # noqa: E402
+
+
+def tiny_args(tmp_path: Path, **changes) -> rllib_ppo.Args:
+    """One iteration of a couple hundred decisions on the tiny preset, sampled in this process."""
+    args = rllib_ppo.Args(
+        env_preset="tiny",
+        iterations=1,
+        num_env_runners=0,
+        train_batch_size=200,
+        minibatch_size=100,
+        num_epochs=2,
+        hidden=(16, 16),
+        validation_episodes=2,
+        out=str(tmp_path / "ckpt" / "tiny.pt"),
+        log_dir=str(tmp_path / "runs"),
+    )
+    return dataclasses.replace(args, **changes)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(args, summary) of one training iteration on a local one-CPU Ray instance, shut down afterwards."""
+    import ray
+
+    args = tiny_args(tmp_path_factory.mktemp("rllib"))
+    started = not ray.is_initialized()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no network: Ray's usage report stays off
+        if started:
+            ray.init(num_cpus=1, include_dashboard=False, object_store_memory=100 * 1024**2, log_to_driver=False)
+        try:
+            summary = rllib_ppo.main(args, argv=[])
+        finally:
+            if started:
+                ray.shutdown()
+    return args, summary
+
+
+# ------------------------------------------------------------------------------------------------------ training
+@pytest.mark.ray
+def test_one_training_iteration_on_a_local_ray_instance(trained):
+    args, summary = trained
+    assert summary["iterations"] == 1
+    assert summary["decisions"] >= args.train_batch_size  # RLlib counted agent steps, i.e. decisions
+    assert summary["episodes"] >= 1 and np.isfinite(summary["history"][0]["ET"])
+    assert summary["history"][0]["agent_return"] < 0  # minus the ticks between an agent's decisions, over the scale
+    sidecar = read_sidecar(args.out)
+    assert sidecar["family"] == "rllib"
+    expected = make_config("tiny", **rllib_ppo.env_overrides(args)).to_dict()
+    assert sidecar["env_config"] == json.loads(json.dumps(expected))  # tuples come back from JSON as lists
+    assert sidecar["args"]["train_batch_size"] == 200 and sidecar["args"]["seed"] == args.seed
+    assert sidecar["seeds"]["min_training_seed_seen"] >= TRAIN_SEED_FLOOR
+    assert sidecar["command"].startswith("python train/rllib_ppo.py")
+    assert len(summary["validations"]) == 1 and np.isfinite(summary["best_validation_ET"])
+    assert (Path(summary["algorithm_checkpoint"]) / "rllib_checkpoint.json").is_file()  # what --resume reads
+    run_dir = Path(summary["run_dir"])
+    kinds = [line.split(",")[0] for line in (run_dir / "curve.csv").read_text().splitlines()[1:]]
+    assert kinds == ["train", "validation"]
+    result = json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])
+    assert result["training_iteration"] == 1 and "config" not in result
+
+
+@pytest.mark.ray
+def test_the_exported_module_plays_through_the_harness_as_through_the_adapter(trained):
+    """rllib:PATH in the harness (all choosers of a tick at once, single legal tasks taken, others wait) and greedy
+    play on rllib_env give the same episodes, deterministically."""
+    args, _ = trained
+    name = f"rllib:{args.out}"
+    cls = policy_class(name)
+    assert issubclass(cls, CheckpointPolicy)
+    assert cls.required_config == {"n_candidates": 8, "exploration_mode": "auto"}
+    job = Job(name, "tiny", {"control": "decentralized"}, seed=3)
+    first, second = run_job(job), run_job(job)
+    for row in (first, second):
+        del row["wall_seconds"]
+    assert first == second and not first["truncated"]
+    config = make_config("tiny", control="decentralized")
+    module = load_module(args.out, read_sidecar(args.out)["env_config"])
+    for seed in (0, 1):
+        through_adapter = greedy_episode(module, {"config": config}, seed)["metrics"]["ET"]
+        assert run_episode(cls(), config, seed).metrics["ET"] == through_adapter
+
+
+@pytest.mark.ray
+def test_greedy_play_never_picks_a_masked_action(trained):
+    args, _ = trained
+    module = load_module(args.out, read_sidecar(args.out)["env_config"])
+    size = module.observation_space["observations"].shape[0]
+    n_actions = module.action_space.n
+    rng = np.random.default_rng(0)
+    observations = rng.random((500, size), dtype=np.float32)
+    masks = rng.random((500, n_actions)) < 0.3
+    masks[np.arange(500), rng.integers(n_actions, size=500)] = True  # at least one legal action a row
+    actions = greedy_module_actions(module, observations, masks)
+    assert masks[np.arange(500), actions].all()
+
+
+# ------------------------------------------------------------------------------------------------------ no Ray needed
+class _Context(dict):
+    """What RLlib hands an env creator: the env_config dict with the env runner's index."""
+
+    def __init__(self, config: dict, worker_index: int):
+        super().__init__(config)
+        self.worker_index = worker_index
+
+
+def _episode_seeds(worker_index: int, rllib_seed: int | None, episodes: int = 4) -> list[int]:
+    env = rllib_ppo.TrainingEnv(_Context({"preset": "tiny", rllib_ppo.SEED_ROOT_KEY: 7}, worker_index))
+    seeds = []
+    for i in range(episodes):
+        env.reset(seed=rllib_seed if i == 0 else None)  # RLlib seeds the first reset only
+        seeds.append(env.episode_seed)
+    return seeds
+
+
+def test_training_episodes_play_seeds_of_the_training_range_one_stream_per_env_copy():
+    seeds = _episode_seeds(worker_index=1, rllib_seed=8)
+    assert min(seeds) >= TRAIN_SEED_FLOOR and len(set(seeds)) == len(seeds)
+    assert _episode_seeds(worker_index=1, rllib_seed=8) == seeds  # reproducible
+    # RLlib's per-copy seed is config.seed + runner index + copy index: (runner 1, copy 1) and (runner 2, copy 0)
+    # get the same one, and the runner index keeps their streams apart
+    assert not set(_episode_seeds(worker_index=2, rllib_seed=8)) & set(seeds)
+    assert not set(_episode_seeds(worker_index=1, rllib_seed=9)) & set(seeds)
+    # the floor holds even for the smallest draw
+    assert all(
+        rllib_ppo.training_episode_seed(np.random.SeedSequence(s), k) >= TRAIN_SEED_FLOOR
+        for s in range(50)
+        for k in range(20)
+    )
+
+
+def test_seed_ranges_are_disjoint():
+    validation = rllib_ppo.validation_seeds(rllib_ppo.Args())
+    assert EVAL_SEED_LIMIT <= VALIDATION_SEED_BASE <= min(validation)
+    assert max(validation) < TRAIN_SEED_FLOOR
+
+
+def test_every_argument_has_a_docstring_and_a_flag():
+    docs = field_docstrings(rllib_ppo.Args)
+    names = [f.name for f in dataclasses.fields(rllib_ppo.Args)]
+    assert set(names) == set(docs) and all(docs.values())
+    help_text = build_parser(rllib_ppo.Args).format_help()
+    assert "--num-env-runners" in help_text and "--ray-address" in help_text
+    args = parse_args(rllib_ppo.Args, ["--num-env-runners", "4", "--ray-address", "auto", "--hidden", "32", "32"])
+    assert args.num_env_runners == 4 and args.ray_address == "auto" and args.hidden == (32, 32)
+    assert parse_args(rllib_ppo.Args, ["--ray-address", "none"]).ray_address is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--minibatch-size", "900", "--train-batch-size", "500"], "--minibatch-size 900 is larger"),
+        (["--num-env-runners", "-1"], "--num-env-runners: must be >= 0"),
+        (["--iterations", "0"], "--iterations: must be >= 1"),
+        (["--activation", "gelu"], "--activation"),
+    ],
+)
+def test_bad_arguments_name_the_flag(flags, message):
+    with pytest.raises(ValueError, match=message):
+        parse_args(rllib_ppo.Args, flags)
+
+
+def test_a_file_that_is_not_a_module_export_is_refused(tmp_path):
+    import torch
+
+    from ces_baselines.learned import write_sidecar
+
+    path = tmp_path / "other.pt"
+    torch.save({"format": "something-else"}, path)
+    env_config = make_config("tiny", control="decentralized").to_dict()
+    write_sidecar(path, family="rllib", env_config=env_config, args={}, seeds={}, command="")
+    with pytest.raises(ValueError, match="not an RLlib module export"):
+        policy_class(f"rllib:{path}")()
