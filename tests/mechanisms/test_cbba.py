@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ces_env.config import ConfigError, make_config
 from ces_env.core.protocols import control_protocol
-from ces_env.core.protocols.cbba import full_neighbours, ring_neighbours, run_cbba
+from ces_env.core.protocols.cbba import _decide, _decide_all, full_neighbours, ring_neighbours, run_cbba
 from ces_env.types import TaskStatus
 from tests.mechanisms.cases import run_config, run_on_instance, two_agent_instance
 
@@ -117,6 +117,26 @@ def test_cbba_agrees_conflict_free_on_random_cases(n_agents, n_tasks, network, d
         assert all(len(b) == c for b, c in zip(result.bundles, capacity))
     links = sum(len(nb) for nb in (full_neighbours(n_agents) if network == "full" else ring_neighbours(n_agents)))
     assert result.messages == links * result.rounds
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_array_decision_table_is_the_papers_table(seed):
+    """The consensus applies Table 1 to many receivers and tasks at once; it must agree with the one-task rules
+    (``_decide``, written as the paper's table) on every combination of winners, bids and timestamps."""
+    rng = np.random.default_rng(seed)
+    n_agents, n_pairs, n_tasks = int(rng.integers(2, 7)), 30, 40
+    receivers = rng.integers(0, n_agents, n_pairs)
+    senders = (receivers + rng.integers(1, n_agents, n_pairs)) % n_agents
+    zk, zi = (rng.integers(-1, n_agents, (n_pairs, n_tasks)) for _ in range(2))
+    yk, yi = (rng.integers(0, 3, (n_pairs, n_tasks)).astype(float) for _ in range(2))  # many equal bids
+    sk, si = (rng.integers(0, 3, (n_pairs, n_agents)).astype(float) for _ in range(2))
+    table = _decide_all(receivers, senders, zk, yk, zi, yi, sk, si)
+    for r in range(n_pairs):
+        for j in range(n_tasks):
+            expected = _decide(
+                int(receivers[r]), int(senders[r]), int(zk[r, j]), yk[r, j], int(zi[r, j]), yi[r, j], sk[r], si[r]
+            )
+            assert table[r, j] == expected
 
 
 def test_ring_neighbours():

@@ -78,6 +78,13 @@ def _equal(a: float, b: float) -> bool:
     return abs(a - b) <= _REL_TOL * max(abs(a), abs(b))
 
 
+def _outbids_array(bid: np.ndarray, bidder: np.ndarray | int, other_bid: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """:func:`_outbids` elementwise."""
+    equal = np.abs(bid - other_bid) <= _REL_TOL * np.maximum(np.abs(bid), np.abs(other_bid))
+    lower_id = (other != NOBODY) & (bidder != NOBODY) & (bidder < other)
+    return np.where(equal, lower_id, bid > other_bid)
+
+
 def _outbids(bid: float, bidder: int, other_bid: float, other: int) -> bool:
     """Whether (bid, bidder) beats (other_bid, other): a higher bid, or an equal bid from a lower agent id."""
     if _equal(bid, other_bid):
@@ -159,41 +166,52 @@ def _build_bundle(
     time_scale: float,
 ) -> None:
     """The bundle phase of one agent (its own y and z rows are updated in place)."""
+    in_bundle = np.zeros(len(rewards), dtype=bool)
+    in_bundle[bundle] = True
     free_at = ready_at + float(durations[bundle].sum())
     while len(bundle) < capacity:
         scores = marginal_scores(rewards, durations, free_at, discount, time_scale)
-        best, best_score = -1, 0.0
-        for j in range(len(rewards)):
-            if j in bundle or scores[j] <= best_score or _equal(float(scores[j]), best_score):
-                continue
-            if _outbids(float(scores[j]), agent, float(y[j]), int(z[j])):
-                best, best_score = j, float(scores[j])
-        if best < 0:
+        valid = ~in_bundle & _outbids_array(scores, agent, y, z)
+        if not valid.any():
             return
+        top = float(scores[valid].max())
+        best = int(np.flatnonzero(valid & (scores >= top - _REL_TOL * top))[0])  # near ties: the lower task index
         bundle.append(best)
-        y[best], z[best] = best_score, agent
+        in_bundle[best] = True
+        y[best], z[best] = scores[best], agent
         free_at += float(durations[best])
 
 
 def _consensus(
     y: np.ndarray, z: np.ndarray, stamps: np.ndarray, neighbours: list[list[int]], now: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One synchronous exchange: every agent hears its neighbours' (y, z, s) of before the exchange."""
+    """One synchronous exchange: every agent hears its neighbours' (y, z, s) of before the exchange.
+
+    A receiver processes its neighbours' messages one after the other, in the order of its neighbour list; all
+    receivers do so at once (the p-th message of every receiver is one array operation)."""
     sent_y, sent_z, sent_s = y.copy(), z.copy(), stamps.copy()
     y, z, stamps = y.copy(), z.copy(), stamps.copy()
-    for i, heard in enumerate(neighbours):
-        for k in heard:
-            for j in range(y.shape[1]):
-                action = _decide(
-                    i, k, int(sent_z[k, j]), float(sent_y[k, j]), int(z[i, j]), float(y[i, j]), sent_s[k], stamps[i]
-                )
-                if action == _UPDATE:
-                    y[i, j], z[i, j] = sent_y[k, j], sent_z[k, j]
-                elif action == _RESET:
-                    y[i, j], z[i, j] = 0.0, NOBODY
-            # what k knew about the others is now known to i too, and i heard from k itself now
-            stamps[i] = np.maximum(stamps[i], sent_s[k])
-            stamps[i, k] = now
+    for p in range(max((len(heard) for heard in neighbours), default=0)):
+        receivers = np.array([i for i, heard in enumerate(neighbours) if len(heard) > p], dtype=np.int64)
+        senders = np.array([neighbours[i][p] for i in receivers], dtype=np.int64)
+        action = _decide_all(
+            receivers,
+            senders,
+            sent_z[senders],
+            sent_y[senders],
+            z[receivers],
+            y[receivers],
+            sent_s[senders],
+            stamps[receivers],
+        )
+        update, reset = action == _UPDATE, action == _RESET
+        rows_y, rows_z = y[receivers], z[receivers]
+        rows_y[update], rows_z[update] = sent_y[senders][update], sent_z[senders][update]
+        rows_y[reset], rows_z[reset] = 0.0, NOBODY
+        y[receivers], z[receivers] = rows_y, rows_z
+        # what k knew about the others is now known to i too, and i heard from k itself now
+        stamps[receivers] = np.maximum(stamps[receivers], sent_s[senders])
+        stamps[receivers, senders] = now
     return y, z, stamps
 
 
@@ -203,7 +221,8 @@ _LEAVE, _UPDATE, _RESET = 0, 1, 2
 def _decide(i: int, k: int, zk: int, yk: float, zi: int, yi: float, sk: np.ndarray, si: np.ndarray) -> int:
     """Table 1 of Choi, Brunet and How (2009): receiver i, sender k, for one task (k's winner zk, bid yk; i's zi, yi).
 
-    "k is newer about m" (``sk[m] > si[m]``) means k has more recent information from agent m than i has.
+    "k is newer about m" (``sk[m] > si[m]``) means k has more recent information from agent m than i has. This is the
+    table in readable form; the consensus runs its array form :func:`_decide_all`.
     """
 
     def newer(m: int) -> bool:
@@ -244,6 +263,52 @@ def _decide(i: int, k: int, zk: int, yk: float, zi: int, yi: float, sk: np.ndarr
     if zi not in (i, NOBODY) and newer(zi):
         return _UPDATE
     return _LEAVE
+
+
+def _decide_all(
+    i: np.ndarray,
+    k: np.ndarray,
+    zk: np.ndarray,
+    yk: np.ndarray,
+    zi: np.ndarray,
+    yi: np.ndarray,
+    sk: np.ndarray,
+    si: np.ndarray,
+) -> np.ndarray:
+    """:func:`_decide` for many (receiver, sender) pairs and every task at once: ``i``, ``k`` (R,), the winners and
+    bids (R, T), the timestamps (R, N). The tests check that both agree everywhere."""
+    i, k = i[:, None], k[:, None]
+
+    def newer(m: np.ndarray) -> np.ndarray:
+        known = np.maximum(m, 0)
+        return (m != NOBODY) & (np.take_along_axis(sk, known, axis=1) > np.take_along_axis(si, known, axis=1))
+
+    outbids = _outbids_array(yk, zk, yi, zi)
+    action = np.full(zk.shape, _LEAVE, dtype=np.int8)
+    zi_i, zi_k, zi_none = zi == i, zi == k, zi == NOBODY
+    zi_other = ~(zi_i | zi_k | zi_none)
+    zi_newer, m_newer = newer(zi), newer(zk)
+
+    sender_wins = zk == k
+    action[sender_wins & ((zi_i & outbids) | zi_k | zi_none | (zi_other & (zi_newer | outbids)))] = _UPDATE
+
+    receiver_wins = zk == i
+    action[receiver_wins & (zi_k | (zi_other & zi_newer))] = _RESET
+
+    third = ~sender_wins & ~receiver_wins & (zk != NOBODY)  # the sender thinks a third agent m = zk wins
+    action[third & zi_i & m_newer & outbids] = _UPDATE
+    action[third & zi_k] = np.where(m_newer[third & zi_k], _UPDATE, _RESET)
+    action[third & ((zi == zk) | zi_none) & m_newer] = _UPDATE
+    fourth = third & zi_other & (zi != zk)  # ... and the receiver a fourth one
+    m_known = np.maximum(zk, 0)
+    receiver_newer_about_m = np.take_along_axis(si, m_known, axis=1) > np.take_along_axis(sk, m_known, axis=1)
+    rule_update = (zi_newer & m_newer) | (m_newer & outbids)
+    action[fourth & rule_update] = _UPDATE
+    action[fourth & ~rule_update & zi_newer & receiver_newer_about_m] = _RESET
+
+    nobody = zk == NOBODY
+    action[nobody & (zi_k | (zi_other & zi_newer))] = _UPDATE
+    return action
 
 
 def _release_outbid(agent: int, bundle: list[int], y: np.ndarray, z: np.ndarray) -> None:
