@@ -7,7 +7,7 @@ machine: RLlib samples episodes on ``--num-env-runners`` processes, which a Ray 
     python train/rllib_ppo.py --help
     python train/rllib_ppo.py --iterations 50                      # local Ray instance, sampling in this process
     python train/rllib_ppo.py --num-env-runners 2 --num-cpus 3     # local Ray instance, two sampling processes
-    python train/rllib_ppo.py --ray-address ray://head:10001 --num-env-runners 32 --train-batch-size 32000
+    python train/rllib_ppo.py --ray-address auto --num-env-runners 32 --train-batch-size 32000  # on a cluster node
     ces-bench run --policy rllib:train/checkpoints/rllib_ppo_small.pt,ces-decentralized \\
         --preset small --set control=decentralized --seeds 100 --out runs/eval_rllib
 
@@ -93,7 +93,8 @@ class Args:
 
     # --- Ray -------------------------------------------------------------------------------------------------------
     ray_address: str | None = None
-    """Address of a running Ray cluster (ray://HOST:10001, or auto); none: start a local Ray instance."""
+    """Address of a running Ray cluster (auto: the one this node belongs to; HOST:PORT of its head's GCS); none:
+    start a local Ray instance."""
     num_cpus: int | None = None
     """CPUs of the local Ray instance (none: every core); ignored with --ray-address."""
     num_env_runners: int = 0
@@ -151,7 +152,8 @@ class Args:
     run_name: str = ""
     """Run folder name (empty: rllib_ppo_<env_preset>_<control>_s<seed>)."""
     resume: str = ""
-    """Continue from this RLlib algorithm checkpoint folder (weights, optimizer, counters) instead of afresh."""
+    """Continue from this RLlib algorithm checkpoint folder (weights, optimizer, counters) instead of afresh; the
+    episode seed streams start over (pass another --seed to train on new episodes)."""
     eval_seeds: int = 0
     """After training, evaluate through the harness on seeds 0..N-1 against the references (0: skip)."""
     eval_workers: int = 2
