@@ -22,3 +22,16 @@ def test_ci_runs_the_readme_test_command():
     command = 'pip install -c constraints.txt -e ".[test,ray]" && python -m pytest'
     assert command in README
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_python_package_is_installed_by_pyproject():
+    """A non-editable install (the README's main command) ships only the packages pyproject lists."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for init in ROOT.glob("ces_env/**/__init__.py"):
+        found.add(".".join(init.parent.relative_to(ROOT).parts))
+    for init in ROOT.glob("baselines/**/__init__.py"):
+        found.add(".".join(("ces_baselines", *init.parent.relative_to(ROOT / "baselines").parts)))
+    assert found <= listed, f"packages missing from pyproject's [tool.setuptools] packages: {sorted(found - listed)}"
