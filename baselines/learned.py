@@ -299,6 +299,7 @@ class PolicyFamily:
 
 FAMILIES: dict[str, PolicyFamily] = {
     "ppo": PolicyFamily("ppo", "ces_baselines.learned:MaskablePPOPolicy", MaskablePPOPolicy.description),
+    "graph": PolicyFamily("graph", "ces_baselines.graph_policy:GraphPPOPolicy", "learned: DAG message passing"),
     "rllib": PolicyFamily("rllib", "ces_baselines.rllib_policy:RLlibModulePolicy", "learned: RLlib multi-agent PPO"),
 }
 
