@@ -114,7 +114,7 @@ def _uses(shape: tuple[int, ...], value: int) -> np.ndarray:
     """Boolean table over the ancestors' values: some ancestor took ``value``."""
     used = np.zeros(shape, dtype=bool)
     for axis in range(len(shape)):
-        index = [slice(None)] * len(shape)
+        index: list[int | slice] = [slice(None)] * len(shape)
         index[axis] = value
         used[tuple(index)] = True
     return used
