@@ -22,6 +22,7 @@ Partition = Literal["interdependent", "independent"]
 KnowledgeSharing = Literal["none", "group", "global"]
 ExplorationMode = Literal["auto", "steered"]
 RewardMode = Literal["individual", "team", "time"]
+CostUnit = Literal["ticks", "exploration"]
 
 CONTROLS = ("centralized", "decentralized")
 """The paper's two controls. Any protocol registered in ``ces_env.core.protocols.CONTROL_PROTOCOLS`` is a legal
@@ -30,6 +31,22 @@ PARTITIONS: tuple[str, ...] = get_args(Partition)
 KNOWLEDGE_SHARING: tuple[str, ...] = get_args(KnowledgeSharing)
 EXPLORATION_MODES: tuple[str, ...] = get_args(ExplorationMode)
 REWARD_MODES: tuple[str, ...] = get_args(RewardMode)
+COST_UNITS: tuple[str, ...] = get_args(CostUnit)
+COST_FIELDS = (
+    "assign_service_ticks",
+    "validate_service_ticks",
+    "claim_latency_ticks",
+    "peer_validate_ticks",
+    "negotiation_latency_ticks",
+    "share_ticks_per_recipient",
+    "split_ticks_per_group",
+    "collect_ticks_per_group",
+    "partition_ticks_per_task",
+)
+"""The protocol and system cost fields: ticks with ``cost_unit="ticks"``, fractions of the mean exploration time of
+one maze with ``cost_unit="exploration"`` (converted by :meth:`CESConfig.in_ticks`)."""
+MAX_EXPLORATION_FRACTION = 1000.0
+"""Largest cost in exploration units (a thousand explorations of one maze)."""
 
 
 class ConfigError(ValueError):
@@ -105,6 +122,16 @@ class CESConfig:
     """Negotiation mechanisms (``ces_env.core.protocols.negotiation``): ticks for one hop of negotiation messages (an
     announcement, the bids, an award, one clock call or the answers to it) to reach their recipients. Default 3, the
     claim latency: a hop costs what a claim broadcast costs."""
+    share_ticks_per_recipient: int = 0
+    """Knowledge sharing (Algorithm 1, lines 13-15): the entity that validated a solution sends it to its recipients
+    one after the other, so recipient k (by agent id, the solver excluded) learns it k times this later. Under
+    centralized control (and decentralized with ``validation="central"``) the group's server is busy for it: a job
+    served right after the validation. Default 0: everybody learns at once, for free."""
+    cost_unit: CostUnit = "ticks"
+    """Unit of the cost fields (``COST_FIELDS``): ``"ticks"`` (integers) or ``"exploration"``: a fraction (float) of
+    the mean time one agent of ``agent_speed`` needs to explore one maze of ``maze_size``, estimated as
+    ``expected_exploration_moves`` of the negotiation mechanisms (``n_cells - 1`` moves for depth-first search) over
+    the speed, so one calibration means the same at 20x20 and 400x400. :meth:`CESConfig.in_ticks` converts."""
     knowledge_sharing: KnowledgeSharing = "group"
     """Who learns a validated solution: ``"none"`` (only the solver), ``"group"`` (the solver's group, the paper's
     choice) or ``"global"`` (every agent)."""
@@ -112,6 +139,42 @@ class CESConfig:
     """System-level work before execution starts: splitting the tasks costs this many ticks per group."""
     collect_ticks_per_group: int = 2
     """System-level work after the last task: collecting results costs this many ticks per group."""
+    partition_ticks_per_task: int = 0
+    """``partition="independent"`` only: finding the independent subsets of tasks (Table 4's "additional step")
+    costs this many ticks per task before execution starts, on top of the split. Default 0."""
+
+    # --- faults and self-interested agents (ces_env.core.faults; all off by default) --------------------------------
+    crash_rate: float = 0.0
+    """Probability per tick of work that an executing agent crashes (0 <= rate < 1; the delay is drawn when the
+    execution starts, geometric over ticks of work). The task goes back to ready, the partial work is lost (counted in
+    ``lost_work_ticks``), and the agent is down (status FINISHED, ``sim.down``) until it recovers."""
+    crash_recovery_ticks: int | None = None
+    """A crashed agent is back (available again) after this many ticks (>= 1). None: it never recovers; if every agent
+    of a group is down for good with tasks left, the episode is truncated with reason ``"crashed"``."""
+    controller_outage_start: int | None = None
+    """Tick at which group controllers fail (centralized control: the controller stops serving, its queue waits; a
+    service in progress is lost and redone after the outage). None: no outage. Protocols without a controller have
+    nothing to fail and are unaffected."""
+    controller_outage_ticks: int | None = None
+    """How long the outage lasts (>= 1). None: for good (unless an election replaces the controller; with neither the
+    episode is truncated with reason ``"controller_down"`` once nothing else can happen)."""
+    controller_outage_group: int | None = None
+    """The group whose controller fails (0 <= g < n_groups). None: every group's."""
+    election_timeout_ticks: int | None = None
+    """After the controller has been silent this many ticks (>= 0), the group elects a new one (a standby node; the
+    agents keep working), which takes ``election_ticks`` and ``2(s-1)`` messages (the call to the s-1 agents, their
+    votes), and service resumes. None: no election."""
+    election_ticks: int = 10
+    """Ticks an election takes (>= 0), from its call to the new controller's first service."""
+    byzantine_fraction: float = 0.0
+    """Fraction of agents (``round(f n)``, drawn at reset; never the last honest agent of a group) that submit false
+    solutions (a path with a jump). The validator rejects them, they are never rewarded, the task goes back to ready,
+    and the rejected agent is quarantined (out of the episode), so another agent redoes the task."""
+    misreport_fraction: float = 0.0
+    """Fraction of agents (``round(f n)``, drawn at reset) that misstate their costs in every bid of a negotiation
+    mechanism (``estimated_cost`` times ``misreport_factor``)."""
+    misreport_factor: float = 1.0
+    """Factor by which misreporting agents scale their reported costs (> 0; > 1 overstates, < 1 understates)."""
 
     # --- environment -----------------------------------------------------------------------------------------------
     exploration_mode: ExplorationMode = "auto"
@@ -145,7 +208,7 @@ class CESConfig:
 
     def __post_init__(self) -> None:
         options = self.control_options
-        if isinstance(options, Mapping) or (isinstance(options, (list, tuple)) and options):
+        if isinstance(options, (Mapping, list, tuple)):  # a dict, or pairs (also as JSON lists from a CSV row)
             try:
                 pairs = tuple(sorted((str(k), v) for k, v in dict(options).items()))
             except (TypeError, ValueError):
@@ -153,7 +216,7 @@ class CESConfig:
                     f"config field 'control_options': must be a dict of option values, got {options!r}"
                 ) from None
             object.__setattr__(self, "control_options", pairs)  # frozen: normalised once, before validation
-        elif not isinstance(options, (list, tuple)):
+        else:
             raise ConfigError(f"config field 'control_options': must be a dict of option values, got {options!r}")
         _normalise_user_types(self)
         if self.n_tasks is None:  # frozen: set once, before validation, so that every check sees the count
@@ -172,6 +235,25 @@ class CESConfig:
     def n_classes(self) -> int:
         """Number of inference classes (one maze each)."""
         return max(1, math.ceil(self.n_tasks / self.tasks_per_class))
+
+    @property
+    def exploration_unit_ticks(self) -> float:
+        """Ticks of one cost unit under ``cost_unit="exploration"``: the expected moves of the configured explorer in
+        one maze (from its size only) over ``agent_speed``."""
+        from ces_env.core.protocols.negotiation import expected_exploration_moves  # late: config stays light
+
+        height, width = self.maze_shape
+        return expected_exploration_moves(height * width, self.explorer) / self.agent_speed
+
+    def in_ticks(self) -> CESConfig:
+        """The same scenario with every cost in ticks: itself if ``cost_unit="ticks"``. A fraction ``f`` becomes
+        ``round(f * exploration_unit_ticks)`` (half up), and at least 1 tick when ``f > 0``, so that a cost that is
+        on never vanishes in a small maze. The simulator runs on this config; protocols only ever see ticks."""
+        if self.cost_unit == "ticks":
+            return self
+        unit = self.exploration_unit_ticks
+        ticks = {name: _fraction_to_ticks(getattr(self, name), unit) for name in COST_FIELDS}
+        return dataclasses.replace(self, cost_unit="ticks", **ticks)
 
     def replace(self, **changes: Any) -> CESConfig:
         """A copy with some fields changed (validated like any config)."""
@@ -197,6 +279,8 @@ TIME_LIMIT = 2**62
 SPEED_RANGE = (1e-6, 1e6)
 REWARD_LIMIT = 1e12
 """Largest task reward: the sum over every task stays finite and exact enough."""
+MISREPORT_FACTOR_LIMIT = 1e6
+"""Largest factor by which an agent may misstate its costs (reported costs stay far inside int64)."""
 MEMORY_FRACTION = 0.5
 """A scenario may use at most this fraction of the machine's physical memory (estimated before anything is built)."""
 
@@ -228,6 +312,13 @@ def estimate_memory(c: CESConfig) -> dict[str, float]:
         "n_candidates": float(c.n_agents) * 4.0 * 3 * 6 * c.n_candidates,
         "view_radius": float(c.n_agents) * 4.0 * 3 * view,
     }
+
+
+def _fraction_to_ticks(fraction: float, unit: float) -> int:
+    """``fraction`` of ``unit`` ticks, rounded half up; a positive fraction gives at least 1 tick."""
+    if fraction <= 0:
+        return 0
+    return max(1, math.floor(fraction * unit + 0.5))
 
 
 def _normalise_user_types(c: CESConfig) -> None:
@@ -363,18 +454,16 @@ def _validate(c: CESConfig) -> None:
         CONTROL_PROTOCOLS[c.control].make_options(dict(c.control_options))
     except (TypeError, ValueError) as error:
         fail("control_options", str(error))
-    for name in (
-        "assign_service_ticks",
-        "validate_service_ticks",
-        "claim_latency_ticks",
-        "peer_validate_ticks",
-        "negotiation_latency_ticks",
-        "split_ticks_per_group",
-        "collect_ticks_per_group",
-    ):
-        check_int(name, 0)
-        check_at_most(name, TICK_LIMIT)
+    check_choice("cost_unit", COST_UNITS)
+    for name in COST_FIELDS:
+        if c.cost_unit == "ticks":
+            check_int(name, 0)
+            check_at_most(name, TICK_LIMIT)
+        else:
+            check_number(name, 0.0, high=MAX_EXPLORATION_FRACTION)
+            check_at_most(name, TICK_LIMIT, getattr(c, name) * c.exploration_unit_ticks, f"{getattr(c, name)} maze(s)")
     check_choice("knowledge_sharing", KNOWLEDGE_SHARING)
+    _validate_faults(c, check_int, check_number, check_at_most, fail)
 
     check_choice("exploration_mode", EXPLORATION_MODES)
     check_int("n_candidates", 1)
@@ -394,6 +483,41 @@ def _validate(c: CESConfig) -> None:
         fail("strict_actions", f"must be True or False, got {c.strict_actions!r}")
 
 
+def _validate_faults(c: CESConfig, check_int: Any, check_number: Any, check_at_most: Any, fail: Any) -> None:
+    """The fault options (ces_env.core.faults): ranges, and the outage fields only with an outage."""
+    check_number("crash_rate", 0.0, high=1.0)
+    if c.crash_rate >= 1.0:
+        fail("crash_rate", f"must be < 1 (an agent must be able to finish a tick of work), got {c.crash_rate}")
+    if c.crash_recovery_ticks is not None:
+        check_int("crash_recovery_ticks", 1)
+        check_at_most("crash_recovery_ticks", TICK_LIMIT)
+    if c.controller_outage_start is None:
+        for name in ("controller_outage_ticks", "controller_outage_group", "election_timeout_ticks"):
+            if getattr(c, name) is not None:
+                fail(name, "needs a controller outage (set controller_outage_start)")
+    else:
+        check_int("controller_outage_start", 0)
+        check_at_most("controller_outage_start", TIME_LIMIT)
+    if c.controller_outage_ticks is not None:
+        check_int("controller_outage_ticks", 1)
+        check_at_most("controller_outage_ticks", TICK_LIMIT)
+    if c.controller_outage_group is not None:
+        check_int("controller_outage_group", 0)
+        if c.controller_outage_group >= c.n_groups:
+            fail(
+                "controller_outage_group",
+                f"must name a group (< n_groups={c.n_groups}), got {c.controller_outage_group}",
+            )
+    if c.election_timeout_ticks is not None:
+        check_int("election_timeout_ticks", 0)
+        check_at_most("election_timeout_ticks", TICK_LIMIT)
+    check_int("election_ticks", 0)
+    check_at_most("election_ticks", TICK_LIMIT)
+    check_number("byzantine_fraction", 0.0, high=1.0)
+    check_number("misreport_fraction", 0.0, high=1.0)
+    check_number("misreport_factor", 0.0, strict=True, high=MISREPORT_FACTOR_LIMIT)
+
+
 def _check_capacity(c: CESConfig, fail: Any) -> None:
     """The scenario's memory and its longest possible episode, estimated before anything is built."""
     budget = MEMORY_FRACTION * machine_memory_bytes()
@@ -406,6 +530,7 @@ def _check_capacity(c: CESConfig, fail: Any) -> None:
             f"the {budget / 2**30:.3g} GiB this machine can give ({MEMORY_FRACTION:.0%} of its memory)",
         )
     # the automatic max_ticks: twice (overheads + every task explored worst-case by the slowest agent + its costs)
+    c = c.in_ticks()
     height, width = c.maze_shape
     slowest = c.agent_speed * min(list(c.group_speeds) or [1.0]) * (1.0 - c.speed_spread)
     explore = 2.0 * height * width / slowest
@@ -418,6 +543,8 @@ def _check_capacity(c: CESConfig, fail: Any) -> None:
         + (c.wait_ticks or 0)
     )
     overheads = float(c.split_ticks_per_group + c.collect_ticks_per_group) * c.n_groups
+    overheads += float(c.partition_ticks_per_task) * c.n_tasks
+    protocol += float(c.share_ticks_per_recipient) * c.n_agents
     longest = 2.0 * (overheads + c.n_tasks * (explore + protocol))
     if longest > TIME_LIMIT:
         worst = "maze_size" if explore > protocol else "n_tasks"
@@ -482,4 +609,6 @@ __all__ = [
     "KNOWLEDGE_SHARING",
     "EXPLORATION_MODES",
     "REWARD_MODES",
+    "COST_UNITS",
+    "COST_FIELDS",
 ]
