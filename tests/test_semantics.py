@@ -17,6 +17,7 @@ from ces_env.config import (
     FIELD_NAMES,
     MAX_AGENTS,
     MAX_CANDIDATES,
+    MAX_EXPLORATION_FRACTION,
     MAX_TASKS,
     REWARD_LIMIT,
     SPEED_RANGE,
@@ -434,6 +435,16 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
     "assign_service_ticks": [
         (dict(assign_service_ticks=0), dict(assign_service_ticks=-1)),
         (dict(assign_service_ticks=TICK_LIMIT), dict(assign_service_ticks=TICK_LIMIT + 1)),
+        # in exploration units: a fraction in [0, MAX_EXPLORATION_FRACTION] (a float is refused in ticks)
+        (
+            dict(cost_unit="exploration", assign_service_ticks=MAX_EXPLORATION_FRACTION),
+            dict(cost_unit="exploration", assign_service_ticks=math.nextafter(MAX_EXPLORATION_FRACTION, math.inf)),
+        ),
+        (
+            dict(cost_unit="exploration", assign_service_ticks=0.0),
+            dict(cost_unit="exploration", assign_service_ticks=-TINY),
+        ),
+        (dict(cost_unit="exploration", assign_service_ticks=0.5), dict(assign_service_ticks=0.5)),
     ],
     "validate_service_ticks": [
         (dict(validate_service_ticks=0), dict(validate_service_ticks=-1)),
@@ -451,6 +462,12 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(negotiation_latency_ticks=0), dict(negotiation_latency_ticks=-1)),
         (dict(negotiation_latency_ticks=TICK_LIMIT), dict(negotiation_latency_ticks=TICK_LIMIT + 1)),
     ],
+    "share_ticks_per_recipient": [
+        (dict(share_ticks_per_recipient=0), dict(share_ticks_per_recipient=-1)),
+        (dict(share_ticks_per_recipient=TICK_LIMIT), dict(share_ticks_per_recipient=TICK_LIMIT + 1)),
+        (dict(share_ticks_per_recipient=0.5, cost_unit="exploration"), dict(share_ticks_per_recipient=0.5)),
+    ],
+    "cost_unit": [(dict(cost_unit="exploration", assign_service_ticks=0.0), dict(cost_unit="seconds"))],
     "knowledge_sharing": [(dict(knowledge_sharing="none"), dict(knowledge_sharing="all"))],
     "split_ticks_per_group": [
         (dict(split_ticks_per_group=0), dict(split_ticks_per_group=-1)),
@@ -459,6 +476,10 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
     "collect_ticks_per_group": [
         (dict(collect_ticks_per_group=0), dict(collect_ticks_per_group=-1)),
         (dict(collect_ticks_per_group=TICK_LIMIT), dict(collect_ticks_per_group=TICK_LIMIT + 1)),
+    ],
+    "partition_ticks_per_task": [
+        (dict(partition_ticks_per_task=0), dict(partition_ticks_per_task=-1)),
+        (dict(partition_ticks_per_task=TICK_LIMIT), dict(partition_ticks_per_task=TICK_LIMIT + 1)),
     ],
     "exploration_mode": [(dict(exploration_mode="steered"), dict(exploration_mode="manual"))],
     "n_candidates": [

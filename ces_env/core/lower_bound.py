@@ -38,6 +38,7 @@ def min_task_durations(instance: Instance) -> np.ndarray:
 
 def lower_bound_terms(instance: Instance, config: CESConfig) -> dict[str, int]:
     """The three bounds of the module docstring by name: ``chain``, ``work`` and ``protocol``."""
+    config = config.in_ticks()  # costs in exploration units: the bound is in ticks, like the simulator
     protocol = control_protocol(config.control)
     before, after = protocol.task_overheads(config)
     durations = min_task_durations(instance) + before + after

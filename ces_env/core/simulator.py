@@ -55,6 +55,7 @@ class CESSimulator:
     """
 
     def __init__(self, config: CESConfig, instance: Instance, rng: np.random.Generator, trace: bool = False):
+        config = config.in_ticks()  # costs given as fractions of an exploration become ticks: protocols see ticks
         self.config = config
         self.instance = instance
         self._explore = EXPLORERS[config.explorer]
@@ -103,6 +104,8 @@ class CESSimulator:
         self.group_total = self.group_remaining.copy()
         self.group_completed = np.zeros(l, dtype=np.int64)
         self.start_time = config.split_ticks_per_group * l
+        if config.partition == "independent":  # finding the independent subsets of tasks (Table 4's extra step)
+            self.start_time += config.partition_ticks_per_task * m
         # a group without tasks is done when execution starts (not before: a truncation during the split must not
         # date it in the future, which would put ET_g above ET)
         self.group_done_time = np.full(l, -1, dtype=np.int64)
@@ -461,7 +464,22 @@ class CESSimulator:
         else:
             learners = np.arange(self.instance.n_agents)
         self.messages += len(learners) - 1  # the solution is sent to every learner but the solver
-        self.knows[learners, cls] = True
+        share = self.config.share_ticks_per_recipient
+        if share <= 0:
+            self.knows[learners, cls] = True
+            return
+        # sent one recipient after the other (by id): recipient k learns it k * share ticks later
+        self.knows[agent, cls] = True
+        recipients = [int(a) for a in learners if a != agent]
+        n_classes = self.instance.n_classes
+        for k, recipient in enumerate(recipients, start=1):
+            self.schedule(self.time + k * share, self._learn, recipient * n_classes + cls)
+        self.control.knowledge_shared(int(self.instance.agent_group[agent]), agent, len(recipients) * share)
+
+    def _learn(self, recipient_class: int) -> None:
+        """A shared solution reaches its recipient (the event's argument is ``recipient * n_classes + class``)."""
+        recipient, cls = divmod(recipient_class, self.instance.n_classes)
+        self.knows[recipient, cls] = True
 
     def _finish_group(self, group: int) -> None:
         self.group_done_time[group] = self.time
@@ -487,4 +505,6 @@ class CESSimulator:
         worst_explore = math.ceil(moves / inst.agent_speed.min())
         per_task = worst_explore + protocol.max_task_overhead(c) + (c.wait_ticks or 0)
         overhead = (c.split_ticks_per_group + c.collect_ticks_per_group) * inst.n_groups
+        overhead += c.partition_ticks_per_task * inst.n_tasks
+        per_task += c.share_ticks_per_recipient * inst.n_agents  # sharing a solution, at a server or not
         return int(2 * (overhead + inst.n_tasks * per_task))

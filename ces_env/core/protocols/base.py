@@ -134,6 +134,11 @@ class ControlProtocol:
         """``group`` completed all of its tasks: drop what is still pending for it (its agents are finished)."""
         raise NotImplementedError
 
+    def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
+        """``agent``'s validated solution is being sent to its recipients one after the other, ``ticks`` in all
+        (config ``share_ticks_per_recipient``; the simulator schedules when each learns it). A protocol whose group
+        entity does the sending keeps it busy that long. Default: nobody is busy (the solver sends it)."""
+
     # -------------------------------------------------------------------------------------------- what others read
     def queue_lengths(self) -> np.ndarray:
         """(l,) jobs waiting at each group's controller (zeros for a protocol without one)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from ces_env.core.protocols.base import ControlProtocol, register_control
+from ces_env.core.protocols.fifo import FifoServer
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
 if TYPE_CHECKING:
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
     from ces_env.core.simulator import CESSimulator
 
 # controller jobs
-_ASSIGN, _VALIDATE = 0, 1
+_ASSIGN, _VALIDATE, _SHARE = 0, 1, 2
 
 
 @register_control
@@ -42,6 +44,7 @@ class CentralizedControl(ControlProtocol):
         self.served_ticks = np.zeros(n_groups, dtype=np.int64)  # completed service time
         self.job_start = np.zeros(n_groups, dtype=np.int64)
         self.parked: list[list[int]] = [[] for _ in range(n_groups)]
+        self._share_ticks = np.zeros(n_groups, dtype=np.int64)  # length of the group's pending share job
 
     def agent_available(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
@@ -92,6 +95,12 @@ class CentralizedControl(ControlProtocol):
         self.queue[group].clear()
         self.deciding[group] = -1
 
+    def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
+        """The controller sends the solution it just validated to each recipient before its next job."""
+        if ticks > 0:
+            self.queue[group].appendleft((_SHARE, agent))
+            self._share_ticks[group] = ticks
+
     def queue_lengths(self) -> np.ndarray:
         return np.array([len(q) for q in self.queue], dtype=np.int64)
 
@@ -119,6 +128,8 @@ class CentralizedControl(ControlProtocol):
             kind, agent = self.queue[group].popleft()
             if kind == _VALIDATE:
                 self._start_service(group, _VALIDATE, agent, sim.config.validate_service_ticks)
+            elif kind == _SHARE:
+                self._start_service(group, _SHARE, agent, int(self._share_ticks[group]))
             elif sim.group_remaining[group] == 0:
                 sim.agent_status[agent] = AgentStatus.FINISHED
             elif len(self.candidates(group)):
@@ -130,7 +141,7 @@ class CentralizedControl(ControlProtocol):
         self.job[group] = (kind, agent)
         self.job_start[group] = self.sim.time
         if self.sim.trace is not None:
-            self.sim.trace.service(group, self.sim.time, self.sim.time + ticks, kind == _VALIDATE, agent)
+            self.sim.trace.service(group, self.sim.time, self.sim.time + ticks, kind != _ASSIGN, agent)
         self.sim.schedule(self.sim.time + ticks, self._service_done, group)
 
     def _service_done(self, group: int) -> None:
@@ -140,13 +151,29 @@ class CentralizedControl(ControlProtocol):
         kind, agent = job
         self.job[group] = None
         self.served_ticks[group] += sim.time - self.job_start[group]
-        sim.add_messages(1)  # the verdict, or the assignment, back to the agent
+        if kind != _SHARE:  # (a share job's messages are counted when the solution is shared)
+            sim.add_messages(1)  # the verdict, or the assignment, back to the agent
         if kind == _VALIDATE:
             sim.conclude_validation(agent)
-        else:
+        elif kind == _ASSIGN:
             sim.start_execution(agent, int(sim.agent_task[agent]))
         if not sim.terminated:
             self._serve_next(group)
+
+
+@dataclasses.dataclass(frozen=True)
+class DecentralizedOptions:
+    """Options of ``decentralized`` (config ``control_options``)."""
+
+    validation: str = "peer"
+    """Who validates: ``"peer"`` (the peers, ``peer_validate_ticks``, ``2(s-1)`` messages; the default) or
+    ``"central"`` (the paper's reading of decentralized control as task *distribution* only: the group entity keeps
+    validating, a FIFO single server per group with ``validate_service_ticks`` per solution, 1 message in and 1
+    verdict out; with ``share_ticks_per_recipient`` it also sends the solution to the group, busy for it)."""
+
+    def __post_init__(self) -> None:
+        if self.validation not in ("peer", "central"):
+            raise ValueError(f"option 'validation' must be 'peer' or 'central', got {self.validation!r}")
 
 
 @register_control
@@ -157,14 +184,19 @@ class DecentralizedControl(ControlProtocol):
     messages). The claim takes ``claim_latency_ticks`` to reach everybody: until then the task still looks ready to
     the others (it stays among their candidates), and a second claim on it conflicts. The earliest claim wins (same
     tick: the lower agent id, as decisions are applied in id order); the loser has lost the latency and decides again.
-    Validation goes to the peers and their verdicts come back (``2(s-1)`` messages), taking ``peer_validate_ticks``.
+    Validation goes to the peers and their verdicts come back (``2(s-1)`` messages), taking ``peer_validate_ticks``;
+    with the option ``validation="central"`` it stays with the group entity instead (:class:`DecentralizedOptions`).
     """
 
     name: ClassVar[str] = "decentralized"
     description: ClassVar[str] = "agents claim ready tasks (claims propagate with a latency) and validate peer to peer"
+    Options: ClassVar[type] = DecentralizedOptions
 
     def __init__(self, sim: CESSimulator) -> None:
         super().__init__(sim)
+        self.central = self.options.validation == "central"
+        # the group entity that validates (and shares) under central validation; None: peers validate
+        self.validator = FifoServer(sim, self._validator_done, frozenset({_VALIDATE, _SHARE})) if self.central else None
         self.deciding: set[int] = set()
         self.parked: list[list[int]] = [[] for _ in range(sim.instance.n_groups)]
         self.claim_time = np.full(sim.instance.n_tasks, -1, dtype=np.int64)
@@ -217,6 +249,10 @@ class DecentralizedControl(ControlProtocol):
     def submit(self, agent: int) -> None:
         sim = self.sim
         group = int(sim.instance.agent_group[agent])
+        if self.validator is not None:
+            sim.add_messages(1)  # the solution to the group entity
+            self.validator.push(group, _VALIDATE, agent, sim.config.validate_service_ticks)
+            return
         sim.add_messages(2 * (int(sim.group_size[group]) - 1))  # the solution to the peers, their verdicts back
         sim.schedule(sim.time + sim.config.peer_validate_ticks, sim.conclude_validation, agent)
 
@@ -227,9 +263,37 @@ class DecentralizedControl(ControlProtocol):
     def group_finished(self, group: int) -> None:
         self.deciding.difference_update(self.sim.instance.group_agents(group).tolist())
         self.parked[group].clear()
+        if self.validator is not None:
+            self.validator.clear(group)
+
+    def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
+        """Central validation: the group entity sends the solution it validated, before its next job."""
+        if self.validator is not None and ticks > 0:
+            self.validator.push(group, _SHARE, agent, ticks, front=True)
+
+    def queue_lengths(self) -> np.ndarray:
+        return super().queue_lengths() if self.validator is None else self.validator.queue_lengths()
+
+    def busy_ticks(self) -> np.ndarray | None:
+        return None if self.validator is None else self.validator.busy_ticks()
+
+    @classmethod
+    def resource_bound(cls, instance: Instance, config: CESConfig) -> int:
+        """Central validation: a group's entity validates each of its tasks one at a time."""
+        if cls.make_options(dict(config.control_options)).validation != "central":
+            return 0
+        tasks_per_group = np.bincount(instance.task_group, minlength=instance.n_groups)
+        return int(tasks_per_group.max()) * config.validate_service_ticks
+
+    def _validator_done(self, group: int, kind: int, agent: int) -> None:
+        if kind == _VALIDATE:
+            self.sim.add_messages(1)  # the verdict back to the agent
+            self.sim.conclude_validation(agent)
 
     @classmethod
     def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
+        if cls.make_options(dict(config.control_options)).validation == "central":
+            return config.claim_latency_ticks, config.validate_service_ticks
         return config.claim_latency_ticks, config.peer_validate_ticks
 
     def _claim_resolved(self, agent: int) -> None:
