@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import heapq
 import math
+import zlib
 
 import numpy as np
 
 from ces_env.config import CESConfig
+from ces_env.core.faults import FaultPlan, corrupt_path, faults_enabled
 from ces_env.core.lower_bound import makespan_lower_bound
 from ces_env.core.protocols import ControlProtocol, Handler, control_protocol
 from ces_env.core.trace import Trace
@@ -123,6 +125,7 @@ class CESSimulator:
         self.terminated = False
         self.truncated = False
         self.stalled = False  # truncated because every decider kept waiting with nothing else pending
+        self.fault_reason: str | None = None  # truncated by a fault ("crashed", "controller_down")
         self.end_time = -1
 
         protocol = control_protocol(config.control)
@@ -134,6 +137,14 @@ class CESSimulator:
         # comparisons between policies far less noisy than one shared stream consumed in policy-dependent order.
         self._exploration_seed = int(rng.integers(2**63 - 1))
         self.attempts = np.zeros(m, dtype=np.int64)
+        # faults (ces_env.core.faults): None when every fault option is off, so fault-free episodes draw nothing more
+        self.faults: FaultPlan | None = (
+            FaultPlan(config, self._exploration_seed, instance.agent_group) if faults_enabled(config) else None
+        )
+        self.down = np.zeros(n, dtype=bool)  # crashed (until it recovers) or quarantined: status FINISHED, no work
+        self.down_for_good = np.zeros(n, dtype=bool)
+        self._crash_at = np.full(n, -1, dtype=np.int64)  # when the current execution crashes (-1: it does not)
+        self._arrival_due = np.full(n, -1, dtype=np.int64)  # steered: when the pending move (or stay) ends
 
         # events: (tick, sequence number, action, argument); the sequence number orders events of one tick by the
         # order they were scheduled, so the episode is deterministic, and keeps the heap from comparing actions
@@ -168,7 +179,7 @@ class CESSimulator:
                 return
             self.time = next_time
             self._forced_round = False
-            while self._events and self._events[0][0] == next_time and not self.terminated:
+            while self._events and self._events[0][0] == next_time and not (self.terminated or self.truncated):
                 _, _, action, argument = heapq.heappop(self._events)
                 action(argument)
                 if self.trace is not None:
@@ -249,6 +260,15 @@ class CESSimulator:
         heapq.heappush(self._events, (int(time), self._seq, action, argument))
         self._seq += 1
 
+    def random_stream(self, purpose: str, *key: int) -> np.random.Generator:
+        """A generator for a protocol's (or a fault model's) own draws, derived from the episode's seed.
+
+        The same seed, purpose and key give the same stream in any process, whatever the policy does; different
+        purposes give independent streams, and none of them consumes the exploration streams or any global state.
+        """
+        tag = 2**32 + zlib.crc32(purpose.encode())  # above every task id, so it never equals an exploration stream
+        return np.random.default_rng((self._exploration_seed, tag, *key))
+
     def add_messages(self, count: int) -> None:
         """Count ``count`` messages sent."""
         self.messages += count
@@ -301,6 +321,8 @@ class CESSimulator:
             self.visited[agent] = {maze.start}
             self.steer_moves[agent] = 0
             self.steering_due.add(agent)
+            if self.faults is not None:
+                self._arm_crash(agent, None)
             return
         else:
             self.explorations += 1
@@ -312,6 +334,8 @@ class CESSimulator:
             self.submitted_path[agent] = self._maybe_corrupt(exploration.path, stream)
         self.job_end[agent] = self.time + duration
         self.schedule(self.time + duration, self._finish_work, agent)
+        if self.faults is not None:
+            self._arm_crash(agent, duration)
 
     def conclude_validation(self, agent: int) -> None:
         """The protocol has validated ``agent``'s submission: check the path, complete or reject, free the agent."""
@@ -328,7 +352,23 @@ class CESSimulator:
             self.task_status[task] = TaskStatus.READY
             self.task_holder[task] = -1
             self.release_tasks(group)
+            if self.faults is not None and self.faults.byzantine[agent]:
+                # a false solution: the group quarantines its author, so another agent redoes the task
+                self.faults.counts["rejected_false_solutions"] += 1
+                self.faults.counts["quarantined"] += 1
+                self.agent_task[agent] = -1
+                self._take_down(agent, for_good=True)
+                return
         self.make_available(agent)
+
+    @property
+    def truncation_reason(self) -> str | None:
+        """Why the episode was truncated: ``"max_ticks"``, ``"stalled"`` (every decider kept waiting), a fault
+        (``"crashed"``: a group's agents are all down for good; ``"controller_down"``: a controller is down for good
+        and nothing else can happen); None if it was not truncated."""
+        if self.terminated or not self.truncated:
+            return None
+        return self.fault_reason or ("stalled" if self.stalled else "max_ticks")
 
     # ------------------------------------------------------------------------------------------------ events
     def _start(self, _: int) -> None:
@@ -364,6 +404,10 @@ class CESSimulator:
 
     def _on_quiescence(self) -> None:
         """No event is pending and nobody decides: only agents waiting by choice can move the episode on."""
+        reason = self.control.blocked_reason()
+        if reason is not None:  # a fault blocks some group for good: the episode cannot complete
+            self.truncated, self.fault_reason = True, reason
+            return
         waiting = sorted(a for group in self.waiting for a in group)
         if not waiting:  # cannot happen with a consistent state; fail loudly rather than spin
             raise RuntimeError(f"CES simulator stalled at tick {self.time}: no event pending and nobody deciding")
@@ -393,6 +437,7 @@ class CESSimulator:
         here = int(self.position[agent])
         target = neighbour(maze, here, direction) if direction != WAIT else -1
         if target < 0:
+            self._arrival_due[agent] = self.time + 1
             self.schedule(self.time + 1, self._arrive, agent)
             return
         path = self.steer_path[agent]
@@ -405,9 +450,13 @@ class CESSimulator:
         self.steer_moves[agent] += 1
         self.productive_ticks[agent] += int(self.move_ticks[agent])  # only ticks spent moving count as work
         self.move_end[agent] = self.time + int(self.move_ticks[agent])
+        self._arrival_due[agent] = self.move_end[agent]
         self.schedule(int(self.move_end[agent]), self._arrive, agent)
 
     def _arrive(self, agent: int) -> None:
+        if self._arrival_due[agent] != self.time:  # the move of an execution that crashed
+            return
+        self._arrival_due[agent] = -1
         task = int(self.agent_task[agent])
         maze = self.instance.mazes[int(self.instance.task_class[task])]
         if self.position[agent] == maze.target:
@@ -417,10 +466,17 @@ class CESSimulator:
             self.steering_due.add(agent)
 
     def _finish_work(self, agent: int) -> None:
+        working = self.agent_status[agent] in (AgentStatus.EXPLORING, AgentStatus.REPLAYING)
+        if not working or self.job_end[agent] != self.time:  # the end of an execution that crashed
+            return
         self.productive_ticks[agent] += self.time - self.job_start[agent]
         self._submit(agent)
 
     def _submit(self, agent: int) -> None:
+        if self.faults is not None:
+            self._crash_at[agent] = -1
+            if self.faults.byzantine[agent] and self.submitted_path[agent] is not None:
+                self.submitted_path[agent] = corrupt_path(self.submitted_path[agent])
         self.task_status[int(self.agent_task[agent])] = TaskStatus.VALIDATING
         self.agent_status[agent] = AgentStatus.VALIDATING
         self.control.submit(agent)
@@ -489,6 +545,63 @@ class CESSimulator:
             if self.agent_status[agent] in (AgentStatus.IDLE, AgentStatus.QUEUED):
                 self.agent_status[agent] = AgentStatus.FINISHED
 
+    # ------------------------------------------------------------------------------------------------ faults
+    def _arm_crash(self, agent: int, duration: int | None) -> None:
+        """Draw when the execution ``agent`` starts now crashes (``duration`` None: steered, no known end)."""
+        assert self.faults is not None
+        delay = self.faults.crash_delay(agent)
+        if delay is None or (duration is not None and delay >= duration):
+            self._crash_at[agent] = -1
+            return
+        self._crash_at[agent] = self.time + delay
+        self.schedule(self.time + delay, self._crash, agent)
+
+    def _crash(self, agent: int) -> None:
+        """``agent`` crashes mid-execution: its task goes back to ready, the work done on it is lost."""
+        executing = (AgentStatus.EXPLORING, AgentStatus.REPLAYING, AgentStatus.STEERING)
+        if self._crash_at[agent] != self.time or self.agent_status[agent] not in executing:
+            return  # the execution ended before (a stale draw)
+        assert self.faults is not None
+        self._crash_at[agent] = -1
+        task, group = int(self.agent_task[agent]), int(self.instance.agent_group[agent])
+        lost = int(self.time - self.job_start[agent])
+        if self.agent_status[agent] == AgentStatus.STEERING:
+            self.productive_ticks[agent] -= max(0, int(self.move_end[agent]) - self.time)  # the move never ends
+            self.steering_due.discard(agent)
+            self._arrival_due[agent] = -1
+        else:
+            self.productive_ticks[agent] += lost  # it did move in the maze until the crash
+        self.job_end[agent] = self.time
+        self.faults.counts["crashes"] += 1
+        self.faults.counts["lost_work_ticks"] += lost
+        self.agent_task[agent] = -1
+        self.submitted_path[agent] = None
+        recovery = self.config.crash_recovery_ticks
+        self._take_down(agent, for_good=recovery is None)
+        self.task_status[task] = TaskStatus.READY
+        self.task_holder[task] = -1
+        self.release_tasks(group)
+        if recovery is not None:
+            self.schedule(self.time + recovery, self._recover, agent)
+
+    def _take_down(self, agent: int, *, for_good: bool) -> None:
+        """``agent`` leaves the workforce (crashed or quarantined): the protocol forgets it; a group left with nobody
+        for good and tasks to do truncates the episode."""
+        group = int(self.instance.agent_group[agent])
+        self.agent_status[agent] = AgentStatus.FINISHED
+        self.down[agent] = True
+        self.down_for_good[agent] = for_good
+        self.control.agent_crashed(agent)
+        members = self.instance.group_agents(group)
+        if for_good and self.group_remaining[group] > 0 and self.down_for_good[members].all():
+            self.truncated, self.fault_reason = True, "crashed"
+
+    def _recover(self, agent: int) -> None:
+        assert self.faults is not None
+        self.down[agent] = False
+        self.faults.counts["recoveries"] += 1
+        self.make_available(agent)
+
     # ------------------------------------------------------------------------------------------------ limits
     def _auto_max_ticks(self, protocol: type[ControlProtocol]) -> int:
         """Twice what one slowest agent needs to do every task alone, each with a worst-case exploration.
@@ -507,4 +620,15 @@ class CESSimulator:
         overhead = (c.split_ticks_per_group + c.collect_ticks_per_group) * inst.n_groups
         overhead += c.partition_ticks_per_task * inst.n_tasks
         per_task += c.share_ticks_per_recipient * inst.n_agents  # sharing a solution, at a server or not
-        return int(2 * (overhead + inst.n_tasks * per_task))
+        if c.crash_rate > 0:  # expected restarts of a worst-case execution, each losing it and a recovery
+            survive = (1.0 - c.crash_rate) ** worst_explore
+            restarts = min(1e9, 1.0 / survive - 1.0) if survive > 0 else 1e9
+            per_task += restarts * (worst_explore + per_task + (c.crash_recovery_ticks or 0))
+        if c.controller_outage_start is not None:  # a finite outage delays everything at most by its length
+            lengths = [c.controller_outage_ticks]
+            if c.election_timeout_ticks is not None:
+                lengths.append(c.election_timeout_ticks + c.election_ticks)
+            overhead += c.controller_outage_start + min((t for t in lengths if t is not None), default=0)
+        from ces_env.config import TIME_LIMIT
+
+        return int(min(TIME_LIMIT, 2 * (overhead + inst.n_tasks * per_task)))

@@ -8,7 +8,7 @@ import pytest
 
 from ces_env.config import ConfigError, make_config
 from ces_env.core.protocols.negotiation import estimated_cost
-from ces_env.core.protocols.swarm import episode_generator
+from ces_env.core.simulator import CESSimulator
 from ces_env.generator import generate_instance
 from ces_env.types import TaskStatus
 from tests.mechanisms.cases import run_config, run_on_instance, two_agent_instance
@@ -59,11 +59,16 @@ def test_same_seed_same_episode_and_no_global_draws():
 
 
 def test_the_generator_comes_from_the_episode():
-    config = make_config("small")
-    first, again, other = (generate_instance(config, np.random.default_rng(s)) for s in (0, 0, 1))
-    draw = [episode_generator(i, "aco").random(3).tolist() for i in (first, again, other)]
+    config = make_config("small", control="aco")
+
+    def simulator(seed: int) -> CESSimulator:
+        rng = np.random.default_rng(seed)
+        return CESSimulator(config, generate_instance(config, rng), rng)
+
+    first, again, other = simulator(0), simulator(0), simulator(1)
+    draw = [sim.random_stream("aco").random(3).tolist() for sim in (first, again, other)]
     assert draw[0] == draw[1] != draw[2]
-    assert episode_generator(first, "aco").random() != episode_generator(first, "response-threshold").random()
+    assert first.random_stream("aco").random() != first.random_stream("response-threshold").random()
 
 
 def test_two_agent_case_marks_conflict_and_deposit_by_hand():

@@ -109,7 +109,11 @@ def test_random_episodes_keep_the_invariants_under_every_mechanism(control, conf
     config = {**config, "control": control}
     env = ces_env.parallel_env(**config, control_options={"queue_limit": queue_limit})
     checker = StepChecker()
-    infos, _ = rollout(env, seed, on_step=checker)
+    try:
+        infos, _ = rollout(env, seed, on_step=checker)
+    except ConfigError as error:  # DPOP refuses, by design, rounds too large for an exact solution
+        assert control == "dpop" and "max_util_entries" in str(error), error
+        return
     sim = env.unwrapped.sim
     metrics = next(iter(infos.values()))["metrics"]
     assert sim.terminated, f"truncated: {infos[next(iter(infos))].get('truncation_reason')}"

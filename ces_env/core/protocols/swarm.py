@@ -12,16 +12,15 @@ messages and validation are those of every other mechanism:
   (``negotiation_latency_ticks``) later. Then two marks on one task conflict: the lower agent id keeps it, every other
   one is counted in ``conflicts`` and chooses again in the next round. The agent starts when its mark has landed.
   A task therefore waits at least one hop.
-* **Random draws** come from one generator per episode and mechanism, :func:`episode_generator`, derived from the
-  instance (itself drawn from the episode's seed): the same seed gives the same episode, two policies on one seed
-  see the same draws, and no global random state is touched.
+* **Random draws** come from one generator per episode and mechanism, ``sim.random_stream(name)``, derived from the
+  episode's seed: the same seed gives the same episode, two policies on one seed see the same draws, and no global
+  random state is touched.
 * Solutions are validated by the peers (:class:`PeerValidation`), as under decentralized control.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from typing import TYPE_CHECKING, ClassVar
 
@@ -36,22 +35,6 @@ if TYPE_CHECKING:
     from ces_env.core.simulator import CESSimulator
 
 
-def episode_generator(instance: Instance, purpose: str) -> np.random.Generator:
-    """A generator for ``purpose`` that depends on the episode only, through its instance.
-
-    The simulator's own generator is private to it (its draws must not depend on the protocol), so a protocol derives
-    its stream from what the episode's seed produced: a SHA-256 of the instance's rewards, agent speeds, partition,
-    classes and maze endpoints, and of ``purpose``. Rewards are real numbers drawn from the seed, so two seeds give
-    two streams; the same seed (or the same instance passed to ``reset``) gives the same stream.
-    """
-    digest = hashlib.sha256(purpose.encode())
-    for array in (instance.rewards, instance.agent_speed, instance.task_group, instance.task_class):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    for maze in instance.mazes:
-        digest.update(np.array([maze.start, maze.target], dtype=np.int64).tobytes())
-    return np.random.default_rng(int.from_bytes(digest.digest()[:16], "little"))
-
-
 class StigmergyProtocol(NegotiationProtocol):
     """The task-board cycle shared by the swarm mechanisms (see the module docstring). A subclass implements
     :meth:`choose_task` and may react to :meth:`task_completed`."""
@@ -61,7 +44,7 @@ class StigmergyProtocol(NegotiationProtocol):
 
     def __init__(self, sim: CESSimulator) -> None:
         super().__init__(sim)
-        self.rng = episode_generator(sim.instance, self.name)
+        self.rng = sim.random_stream(self.name)
         self.conflicts = 0
         self.marks = 0
         self._marks: list[dict[int, list[int]]] = [{} for _ in range(sim.instance.n_groups)]
@@ -173,7 +156,7 @@ class ACOControl(StigmergyProtocol):
     same inference class (the group knows that solution now: those tasks are replays) and ``successor_deposit`` on
     every successor of the task; deposits evaporate at ``evaporation`` per tick. A deposit is one write to the board:
     1 message per completed task. Choices are marks on the board (see :mod:`ces_env.core.protocols.swarm`); draws come
-    from :func:`episode_generator`.
+    from ``sim.random_stream``.
     """
 
     name: ClassVar[str] = "aco"
@@ -378,6 +361,5 @@ __all__ = [
     "ResponseThresholdControl",
     "ResponseThresholdOptions",
     "StigmergyProtocol",
-    "episode_generator",
     "task_depths",
 ]
