@@ -3,7 +3,7 @@
     ces-bench run --policy NAME[,NAME...] --preset NAME [--set field=value ...] --seeds N --out DIR
                   [--workers W] [--backend local|ray] [--seed-offset S] [--no-progress] [--gantt]
     ces-bench list
-    ces-bench reproduce [--quick] [--out DIR] [--workers W]
+    ces-bench reproduce [--quick] [--out DIR] [--workers W] [--profile NAME[,NAME]] [--set field=value ...]
 
 "run" writes DIR/results.csv (one row per policy and seed) and DIR/rows/ (one file per finished episode: running
 the same command again resumes an interrupted run and recomputes nothing that is finished).

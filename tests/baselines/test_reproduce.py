@@ -86,3 +86,51 @@ def test_cli_reproduce_rejects_unknown_experiments(capsys):
     with pytest.raises(SystemExit):
         main(["--out", "x", "--only", "table9"])
     assert "table9" in capsys.readouterr().err
+
+
+def test_reproduce_paper_profile_side_by_side_smoke(tmp_path):
+    """`reproduce --scale smoke --profile default,paper --set ...`: one report per profile and the side-by-side one,
+    with the shape ratios beside the paper's and a verdict and cause per claim; the --set reaches every job."""
+    import json
+
+    from ces_baselines.reproduce.report import main
+
+    only = "table1,table3,sensitivity"
+    code = main(
+        ["--scale", "smoke", "--out", str(tmp_path), "--workers", "1", "--only", only, "--profile", "default,paper"]
+        + ["--set", "speed_spread=0.1"]
+    )
+    assert code == 0
+    text = (tmp_path / "profiles.md").read_text()
+    assert "| Table 1: ET(1 group) / ET(10 groups) | 6 |" in text
+    assert "| Table 3: TWT(g) decentralized / centralized | 0.479 |" in text
+    for profile in ("default", "paper"):
+        summary = json.loads((tmp_path / profile / "summary.json").read_text())
+        assert summary["profile"] == profile and summary["sets"] == {"speed_spread": 0.1}
+        assert all(value is not None for key, value in summary["shapes"].items() if "Table 2" not in key)
+        assert "Cost profile `" + profile in (tmp_path / profile / "reproduction.md").read_text()
+    paper_rows = (tmp_path / "paper" / "runs" / "results.csv").read_text()
+    assert "exploration" in paper_rows and "0.1" in paper_rows
+    assert "fails under every profile run" in text or "holds under every profile" in text
+
+
+def test_paper_profile_arithmetic():
+    from ces_baselines.reproduce.scenario import PAPER_PROFILE, PROFILES
+
+    assert PROFILES["default"] == {}
+    service = PAPER_PROFILE["assign_service_ticks"] + PAPER_PROFILE["validate_service_ticks"]
+    assert service == pytest.approx(496 / 500 / 2 / 37, rel=1e-3)  # half of Table 2's controller budget
+    claim = PAPER_PROFILE["claim_latency_ticks"] + PAPER_PROFILE["peer_validate_ticks"]
+    assert claim / service == pytest.approx(0.83 / 1.74, rel=0.01)  # Table 3's waiting per task
+    assert 10 * (1 - 0.9 ** PAPER_PROFILE["tasks_per_class"]) == pytest.approx(1.5, abs=0.5)  # Table 1's 1.5x
+
+
+def test_cli_reproduce_rejects_unknown_profiles_and_sets(capsys):
+    from ces_baselines.reproduce.report import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", "x", "--profile", "tuned"])
+    assert "tuned" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--out", "x", "--set", "no_such_field=1"])
+    assert "no_such_field" in capsys.readouterr().err
