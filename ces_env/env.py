@@ -265,7 +265,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             infos[a]["invalid_action"] = True
         if sim.terminated or sim.truncated:
             metrics, stats = sim.metrics(), sim.stats()
-            reason = None if sim.terminated else ("stalled" if sim.stalled else "max_ticks")
+            reason = sim.truncation_reason
             for a in self.agents:
                 infos[a]["metrics"] = metrics
                 infos[a]["stats"] = stats

@@ -481,6 +481,51 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(partition_ticks_per_task=0), dict(partition_ticks_per_task=-1)),
         (dict(partition_ticks_per_task=TICK_LIMIT), dict(partition_ticks_per_task=TICK_LIMIT + 1)),
     ],
+    "crash_rate": [
+        (dict(crash_rate=0.0), dict(crash_rate=-TINY)),
+        (dict(crash_rate=math.nextafter(1.0, 0.0)), dict(crash_rate=1.0)),
+    ],
+    "crash_recovery_ticks": [
+        (dict(crash_recovery_ticks=1), dict(crash_recovery_ticks=0)),
+        (dict(crash_recovery_ticks=TICK_LIMIT), dict(crash_recovery_ticks=TICK_LIMIT + 1)),
+    ],
+    "controller_outage_start": [(dict(controller_outage_start=0), dict(controller_outage_start=-1))],
+    "controller_outage_ticks": [
+        (dict(controller_outage_start=0, controller_outage_ticks=1), dict(controller_outage_ticks=1)),
+        (
+            dict(controller_outage_start=0, controller_outage_ticks=1),
+            dict(controller_outage_start=0, controller_outage_ticks=0),
+        ),
+    ],
+    "controller_outage_group": [
+        (
+            dict(controller_outage_start=0, controller_outage_group=1),
+            dict(controller_outage_start=0, controller_outage_group=2),
+        ),
+    ],
+    "election_timeout_ticks": [
+        (dict(controller_outage_start=0, election_timeout_ticks=0), dict(election_timeout_ticks=0)),
+        (
+            dict(controller_outage_start=0, election_timeout_ticks=0),
+            dict(controller_outage_start=0, election_timeout_ticks=-1),
+        ),
+    ],
+    "election_ticks": [
+        (dict(election_ticks=0), dict(election_ticks=-1)),
+        (dict(election_ticks=TICK_LIMIT), dict(election_ticks=TICK_LIMIT + 1)),
+    ],
+    "byzantine_fraction": [
+        (dict(byzantine_fraction=0.0), dict(byzantine_fraction=-TINY)),
+        (dict(byzantine_fraction=1.0), dict(byzantine_fraction=math.nextafter(1.0, 2.0))),
+    ],
+    "misreport_fraction": [
+        (dict(misreport_fraction=0.0), dict(misreport_fraction=-TINY)),
+        (dict(misreport_fraction=1.0), dict(misreport_fraction=math.nextafter(1.0, 2.0))),
+    ],
+    "misreport_factor": [
+        (dict(misreport_factor=TINY), dict(misreport_factor=0.0)),
+        (dict(misreport_factor=1e6), dict(misreport_factor=math.nextafter(1e6, 2e6))),
+    ],
     "exploration_mode": [(dict(exploration_mode="steered"), dict(exploration_mode="manual"))],
     "n_candidates": [
         (dict(n_candidates=1), dict(n_candidates=0)),

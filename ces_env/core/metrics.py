@@ -99,9 +99,13 @@ def episode_metrics(sim: CESSimulator) -> dict[str, Any]:
 
 def episode_stats(sim: CESSimulator) -> dict[str, int]:
     """Counts that explain the metrics (not metrics themselves): executions by kind, rejected solutions, time."""
-    return {
+    stats = {
         "explorations": int(sim.explorations),
         "replays": int(sim.replays),
         "rejected_solutions": int(sim.rejected_solutions),
         "ticks": int(sim.time),
     }
+    if sim.faults is not None:  # fault counts only when some fault option is set (ces_env.core.faults)
+        stats.update(sim.faults.stats())
+        stats["controller_down_ticks"] = int(sim.control.controller_down_ticks())
+    return stats

@@ -139,6 +139,20 @@ class ControlProtocol:
         (config ``share_ticks_per_recipient``; the simulator schedules when each learns it). A protocol whose group
         entity does the sending keeps it busy that long. Default: nobody is busy (the solver sends it)."""
 
+    def agent_crashed(self, agent: int) -> None:
+        """``agent`` is down (it crashed mid-execution, or was quarantined after a false solution): forget whatever
+        is pending for it and never hand it work until it becomes available again. Its task is already back to ready
+        (or will be at once). Default: nothing (the base holds no per-agent state)."""
+
+    def blocked_reason(self) -> str | None:
+        """Why some group can never progress again because of a fault of the protocol (e.g. ``"controller_down"``),
+        asked when nothing is pending; None if nothing is blocked for good."""
+        return None
+
+    def controller_down_ticks(self) -> int:
+        """Ticks the protocol's controllers have been down so far, summed over groups (0 without a controller)."""
+        return 0
+
     # -------------------------------------------------------------------------------------------- what others read
     def queue_lengths(self) -> np.ndarray:
         """(l,) jobs waiting at each group's controller (zeros for a protocol without one)."""

@@ -30,6 +30,14 @@ class CentralizedControl(ControlProtocol):
     (1 message) joins the same queue and costs ``validate_service_ticks``; the verdict goes back (1 message). If no
     task is ready the controller parks the request and serves it again when a task of the group becomes ready.
     Requests and validations wait behind each other: the queue is the bottleneck of many agents.
+
+    **Controller outage** (config ``controller_outage_*``): from ``controller_outage_start`` the controller of the
+    chosen group (or of every group) serves nothing; requests and solutions keep queueing, and a service in progress
+    is lost and redone when service resumes (the reservation of an assignment is kept). Service resumes after
+    ``controller_outage_ticks``, or once an election (``election_timeout_ticks`` of silence, then ``election_ticks``
+    and ``2(s-1)`` messages) has installed a new controller, whichever comes first. Down for good with no election:
+    :meth:`blocked_reason` says ``"controller_down"`` and the simulator truncates the episode once nothing else can
+    happen.
     """
 
     name: ClassVar[str] = "centralized"
@@ -45,6 +53,18 @@ class CentralizedControl(ControlProtocol):
         self.job_start = np.zeros(n_groups, dtype=np.int64)
         self.parked: list[list[int]] = [[] for _ in range(n_groups)]
         self._share_ticks = np.zeros(n_groups, dtype=np.int64)  # length of the group's pending share job
+        # service tokens: a service event carries (token * l + group); a service lost to an outage never concludes
+        self._token = np.zeros(n_groups, dtype=np.int64)
+        self.down = np.zeros(n_groups, dtype=bool)
+        self.interrupted: list[tuple[int, int, int] | None] = [None] * n_groups  # (kind, agent, ticks) to redo
+        self._down_since = np.zeros(n_groups, dtype=np.int64)
+        self._down_ticks = np.zeros(n_groups, dtype=np.int64)
+        self._restoring = np.zeros(n_groups, dtype=bool)  # an outage end or an election is on its way
+        start = sim.config.controller_outage_start
+        if start is not None:
+            which = sim.config.controller_outage_group
+            for group in range(n_groups) if which is None else [which]:
+                sim.schedule(start, self._fail, group)
 
     def agent_available(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
@@ -94,12 +114,30 @@ class CentralizedControl(ControlProtocol):
         self.parked[group].clear()
         self.queue[group].clear()
         self.deciding[group] = -1
+        self.interrupted[group] = None
 
     def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
         """The controller sends the solution it just validated to each recipient before its next job."""
         if ticks > 0:
             self.queue[group].appendleft((_SHARE, agent))
             self._share_ticks[group] = ticks
+
+    def agent_crashed(self, agent: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        self.queue[group] = deque(job for job in self.queue[group] if job != (_ASSIGN, agent))
+        if agent in self.parked[group]:
+            self.parked[group].remove(agent)
+        if self.deciding[group] == agent:
+            self.deciding[group] = -1
+            self._serve_next(group)
+
+    def blocked_reason(self) -> str | None:
+        remaining = self.sim.group_remaining > 0
+        return "controller_down" if bool((self.down & ~self._restoring & remaining).any()) else None
+
+    def controller_down_ticks(self) -> int:
+        ongoing = np.where(self.down, self.sim.time - self._down_since, 0)
+        return int((self._down_ticks + ongoing).sum())
 
     def queue_lengths(self) -> np.ndarray:
         return np.array([len(q) for q in self.queue], dtype=np.int64)
@@ -124,6 +162,8 @@ class CentralizedControl(ControlProtocol):
     def _serve_next(self, group: int) -> None:
         """Serve the next job of an idle controller (FIFO); stop at an assignment that needs a decision."""
         sim = self.sim
+        if self.down[group]:
+            return
         while self.job[group] is None and self.deciding[group] < 0 and self.queue[group]:
             kind, agent = self.queue[group].popleft()
             if kind == _VALIDATE:
@@ -138,14 +178,21 @@ class CentralizedControl(ControlProtocol):
                 self.parked[group].append(agent)
 
     def _start_service(self, group: int, kind: int, agent: int, ticks: int) -> None:
+        if self.down[group]:  # decided at the tick the controller failed: served after the outage
+            self.interrupted[group] = (kind, agent, ticks)
+            return
         self.job[group] = (kind, agent)
         self.job_start[group] = self.sim.time
         if self.sim.trace is not None:
             self.sim.trace.service(group, self.sim.time, self.sim.time + ticks, kind != _ASSIGN, agent)
-        self.sim.schedule(self.sim.time + ticks, self._service_done, group)
+        self._token[group] += 1
+        self.sim.schedule(self.sim.time + ticks, self._service_done, int(self._token[group]) * len(self.job) + group)
 
-    def _service_done(self, group: int) -> None:
+    def _service_done(self, event: int) -> None:
         sim = self.sim
+        token, group = divmod(event, len(self.job))
+        if token != self._token[group]:  # a service lost to an outage
+            return
         job = self.job[group]
         assert job is not None, "a controller finished a service it never started"
         kind, agent = job
@@ -158,6 +205,59 @@ class CentralizedControl(ControlProtocol):
         elif kind == _ASSIGN:
             sim.start_execution(agent, int(sim.agent_task[agent]))
         if not sim.terminated:
+            self._serve_next(group)
+
+    # -------------------------------------------------------------------------------------------- outage
+    def _fail(self, group: int) -> None:
+        sim = self.sim
+        if self.down[group] or sim.group_remaining[group] == 0:
+            return
+        self.down[group] = True
+        self._down_since[group] = sim.time
+        if sim.faults is not None:
+            sim.faults.counts["controller_outages"] += 1
+        job = self.job[group]
+        if job is not None:  # the service in progress is lost: redone from scratch after the outage
+            kind, agent = job
+            ticks = {_VALIDATE: sim.config.validate_service_ticks, _ASSIGN: sim.config.assign_service_ticks}.get(
+                kind, int(self._share_ticks[group])
+            )
+            self.served_ticks[group] += sim.time - self.job_start[group]
+            self.interrupted[group] = (kind, agent, ticks)
+            self.job[group] = None
+            self._token[group] += 1
+        config = sim.config
+        if config.controller_outage_ticks is not None:
+            self._restoring[group] = True
+            sim.schedule(sim.time + config.controller_outage_ticks, self._restore, group)
+        if config.election_timeout_ticks is not None:
+            self._restoring[group] = True
+            sim.schedule(sim.time + config.election_timeout_ticks, self._elect, group)
+
+    def _elect(self, group: int) -> None:
+        """The group has heard nothing for the timeout: it elects a new controller (a call and the votes)."""
+        sim = self.sim
+        if not self.down[group] or sim.group_remaining[group] == 0:
+            return
+        if sim.faults is not None:
+            sim.faults.counts["elections"] += 1
+        sim.add_messages(2 * (int(sim.group_size[group]) - 1))
+        sim.schedule(sim.time + sim.config.election_ticks, self._restore, group)
+
+    def _restore(self, group: int) -> None:
+        sim = self.sim
+        if not self.down[group]:
+            return
+        self.down[group] = False
+        self._restoring[group] = False
+        self._down_ticks[group] += sim.time - self._down_since[group]
+        if sim.group_remaining[group] == 0:
+            return
+        lost, self.interrupted[group] = self.interrupted[group], None
+        if lost is not None:
+            kind, agent, ticks = lost
+            self._start_service(group, kind, agent, ticks)
+        else:
             self._serve_next(group)
 
 
@@ -290,6 +390,12 @@ class DecentralizedControl(ControlProtocol):
             self.sim.add_messages(1)  # the verdict back to the agent
             self.sim.conclude_validation(agent)
 
+    def agent_crashed(self, agent: int) -> None:
+        group = int(self.sim.instance.agent_group[agent])
+        self.deciding.discard(agent)
+        if agent in self.parked[group]:
+            self.parked[group].remove(agent)
+
     @classmethod
     def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
         if cls.make_options(dict(config.control_options)).validation == "central":
@@ -304,4 +410,4 @@ class DecentralizedControl(ControlProtocol):
             self.sim.start_execution(agent, int(self.sim.agent_task[agent]))
 
 
-__all__ = ["CentralizedControl", "DecentralizedControl"]
+__all__ = ["CentralizedControl", "DecentralizedControl", "DecentralizedOptions"]

@@ -112,14 +112,30 @@ def exploration_estimate(sim: CESSimulator, agent: int, cls: int) -> int:
     return max(1, math.ceil(moves / float(sim.instance.agent_speed[agent]) - 1e-9))
 
 
-def estimated_cost(sim: CESSimulator, agent: int, task: int, known: frozenset[int] | set[int] = frozenset()) -> int:
+def estimated_cost(
+    sim: CESSimulator,
+    agent: int,
+    task: int,
+    known: frozenset[int] | set[int] = frozenset(),
+    *,
+    truthful: bool = False,
+) -> int:
     """``agent``'s expected ticks to execute ``task``: a replay if it knows the class's solution (or will know it:
     ``known``, e.g. the classes of tasks it holds), else an exploration estimate from the maze's size. Never the
-    maze's hidden exploration cost."""
+    maze's hidden exploration cost.
+
+    This is the cost the agent *reports*: a misreporting agent (config ``misreport_fraction``) states it times
+    ``misreport_factor`` (rounded, at least 1) in every bid. ``truthful=True`` gives the agent's true estimate."""
     cls = int(sim.instance.task_class[task])
-    if sim.knows[agent, cls] or cls in known:
-        return replay_ticks(sim, agent, cls)
-    return exploration_estimate(sim, agent, cls)
+    cost = (
+        replay_ticks(sim, agent, cls)
+        if sim.knows[agent, cls] or cls in known
+        else exploration_estimate(sim, agent, cls)
+    )
+    faults = getattr(sim, "faults", None)
+    if faults is None or truthful or faults.cost_factor[agent] == 1.0:
+        return cost
+    return max(1, round(cost * float(faults.cost_factor[agent])))
 
 
 # ------------------------------------------------------------------------------------------------------------ options
@@ -267,7 +283,9 @@ class NegotiationProtocol(ControlProtocol):
     Public state, read by tests and analyses: ``payments`` (n,) what each agent has been paid (in ticks of estimated
     work, the bids' unit), ``awards`` (n,) tasks awarded to each agent, ``rounds`` (l,) negotiation rounds per group,
     ``negotiation_messages`` (messages sent by the negotiation itself, validation and knowledge sharing excluded),
-    ``negotiation_ticks`` (l,) ticks each group spent with a round open.
+    ``negotiation_ticks`` (l,) ticks each group spent with a round open, ``true_costs`` (n,) the truthful
+    estimated cost (:func:`estimated_cost` with ``truthful=True``) of every task awarded to each agent, so that an
+    agent's utility is ``payments - true_costs`` whatever it reported.
     """
 
     Options: ClassVar[type] = NegotiationOptions
@@ -289,6 +307,8 @@ class NegotiationProtocol(ControlProtocol):
         self.payments = np.zeros(n, dtype=np.float64)
         self.awards = np.zeros(n, dtype=np.int64)
         self.negotiation_messages = 0
+        self.true_costs = np.zeros(n, dtype=np.float64)
+        self._stale_awards = np.zeros(n, dtype=np.int64)  # awards in flight to an agent that crashed since
         self._round_start = np.zeros(l, dtype=np.int64)
         self._requested = np.zeros(l, dtype=bool)
         self._missed = np.zeros(l, dtype=bool)  # a round was asked for while one was running
@@ -317,6 +337,10 @@ class NegotiationProtocol(ControlProtocol):
         sim = self.sim
         if sim.task_status[task] != TaskStatus.READY:
             raise RuntimeError(f"{self.name}: task {task} awarded while {TaskStatus(sim.task_status[task]).name}")
+        if sim.down[agent]:  # it crashed since it bid: the task stays open for the next round
+            self.request_round(int(sim.instance.agent_group[agent]))
+            return
+        self.true_costs[agent] += estimated_cost(sim, agent, task, self.known_after_backlog(agent), truthful=True)
         sim.reserve(task, agent)
         self.send(messages)
         self.awards[agent] += 1
@@ -477,6 +501,20 @@ class NegotiationProtocol(ControlProtocol):
             self.incoming[agent].clear()
             self.queued[agent].clear()
 
+    def agent_crashed(self, agent: int) -> None:
+        """The tasks ``agent`` held but had not started go back to ready; awards still on their way to it are
+        ignored when they arrive."""
+        sim = self.sim
+        held = list(self.queued[agent]) + list(self.incoming[agent])
+        self._stale_awards[agent] += len(self.incoming[agent])
+        self.incoming[agent].clear()
+        self.queued[agent].clear()
+        for task in held:
+            sim.task_status[task] = TaskStatus.READY
+            sim.task_holder[task] = -1
+        if held:
+            sim.release_tasks(int(sim.instance.agent_group[agent]))
+
     def queue_lengths(self) -> np.ndarray:
         return self.validator.queue_lengths()
 
@@ -523,6 +561,9 @@ class NegotiationProtocol(ControlProtocol):
         self.open_round(group, tasks, bidders)
 
     def _award_arrives(self, agent: int) -> None:
+        if self._stale_awards[agent]:  # sent before the agent crashed: its task went back to ready then
+            self._stale_awards[agent] -= 1
+            return
         task = self.incoming[agent].popleft()
         if self.sim.agent_task[agent] < 0:
             self._start(agent, task)
