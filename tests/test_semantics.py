@@ -570,8 +570,63 @@ def test_config_bound_at_and_beyond_its_edge(field, legal, illegal):
     config = make_config(**legal)
     for key, value in legal.items():
         assert getattr(config, key) == value
-    with pytest.raises(ConfigError, match=f"config field '{field}'"):
-        make_config(**illegal)
+    assert_refused(field, illegal)
+
+
+def assert_refused(field: str, overrides: dict) -> None:
+    """``overrides`` raise a ConfigError that names ``field`` and says why (a reason, not an empty message)."""
+    with pytest.raises(ConfigError, match=f"config field '{field}'") as error:
+        make_config(**overrides)
+    reason = str(error.value).split(": ", 1)[1]
+    assert reason.strip() not in ("", "None"), str(error.value)
+
+
+NAN = math.nan
+# field: values of the wrong type or not finite; each is refused naming the field (bools are not numbers here)
+CONFIG_WRONG_TYPES: dict[str, list[dict]] = {
+    "n_agents": [dict(n_agents=True), dict(n_agents=2.5)],
+    "n_groups": [dict(n_groups=1.5)],
+    "n_tasks": [dict(n_tasks="3")],
+    "graph": [dict(graph=5)],
+    "graph_density": [dict(graph="layered", graph_density=NAN), dict(graph="layered", graph_density="0.1")],
+    "partition": [dict(partition=1)],
+    "reward_range": [
+        dict(reward_range=(1.0,)),
+        dict(reward_range=5),
+        dict(reward_range=(1.0, NAN)),
+        dict(reward_range=(1.0, "2")),
+        dict(reward_range=(True, 2.0)),
+    ],
+    "tasks_per_class": [dict(tasks_per_class=1.5)],
+    "maze_size": [dict(maze_size=(2, 2.5)), dict(maze_size=(2, 2, 2)), dict(maze_size=True), dict(maze_size=2.0)],
+    "explorer": [dict(explorer=None)],
+    "solution_error_prob": [dict(solution_error_prob=NAN), dict(solution_error_prob=True)],
+    "agent_speed": [dict(agent_speed=NAN), dict(agent_speed=math.inf), dict(agent_speed="1")],
+    "group_speeds": [
+        dict(group_speeds=5),
+        dict(group_speeds=(1.0, NAN)),
+        dict(group_speeds=(True, 1.0)),
+        dict(group_speeds=(1.0, "1")),
+    ],
+    "speed_spread": [dict(speed_spread=NAN)],
+    "control": [dict(control=None)],
+    "control_options": [dict(control_options=5)],
+    "assign_service_ticks": [dict(assign_service_ticks=1.5), dict(assign_service_ticks=True)],
+    "wait_ticks": [dict(wait_ticks=1.5), dict(wait_ticks=True)],
+    "reward_time_scale": [dict(reward_time_scale=NAN), dict(reward_time_scale=math.inf)],
+    "time_penalty": [dict(time_penalty=NAN), dict(time_penalty=math.inf)],
+    "max_ticks": [dict(max_ticks=True)],
+    "strict_actions": [dict(strict_actions="yes")],
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "illegal"),
+    [(name, illegal) for name, cases in CONFIG_WRONG_TYPES.items() for illegal in cases],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_config_refuses_wrong_types_naming_the_field(field, illegal):
+    assert_refused(field, illegal)
 
 
 @pytest.mark.parametrize(
