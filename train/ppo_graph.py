@@ -97,7 +97,7 @@ class Args:
     """Ticks per unit of reward (reward_mode="time"): about the ET of a small episode."""
 
     # --- budget ----------------------------------------------------------------------------------------------------
-    total_decisions: int = 36_000
+    total_decisions: int = 80_000
     """PPO decisions to train for (after the warm start); the learning rate anneals linearly to 0 over this many.
     The default fits in 15 minutes on 2 shared cores with everything else (references, warm start, validations)."""
     max_minutes: float = 14.0
@@ -108,7 +108,7 @@ class Args:
     bc_teacher: str = "heft"
     """Before PPO, fit the policy to this registered scripted policy's choices on training episodes (behaviour
     cloning; its value head to the teacher's discounted time-to-go). Empty: PPO from scratch."""
-    bc_episodes: int = 200
+    bc_episodes: int = 400
     """Teacher episodes recorded (each about 55 decisions on small)."""
     bc_epochs: int = 4
     """Passes over the recorded decisions."""
@@ -152,7 +152,7 @@ class Args:
     """Root seed of torch and of the numpy Generator that draws training episode seeds (all >= 10**6)."""
     torch_threads: int = 1
     """torch threads (batches are small; more threads mostly contend with the env on 2 cores)."""
-    validate_every: int = 18_000
+    validate_every: int = 20_000
     """Greedy validation every this many decisions (0: only at the end)."""
     validation_episodes: int = 48
     """Validation seeds VALIDATION_SEED_BASE + 0..N-1 (disjoint from training and from evaluation seeds)."""
@@ -654,7 +654,8 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
             if args.max_minutes > 0 and trainer.minutes() >= args.max_minutes:
                 stopped_by_budget = True
                 break
-        if args.validation_episodes:
+        validated = trainer.validations and trainer.validations[-1]["decisions"] == trainer.decisions
+        if args.validation_episodes and not validated:
             trainer.validate()
     finally:
         trainer.close()
