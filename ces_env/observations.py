@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from ces_env.config import CESConfig
 from ces_env.core.lower_bound import min_task_durations
+from ces_env.core.protocols.base import ControlProtocol
 from ces_env.core.simulator import CESSimulator
 from ces_env.maze import OPEN_BIT, local_view
 from ces_env.types import AgentStatus, Instance, TaskStatus
@@ -127,6 +128,7 @@ class ObservationBuilder:
         self.observation_box = spaces.Box(0.0, 1.0, shape=(self.obs_size,), dtype=np.float32)
         self.mask_box = spaces.Box(0, 1, shape=(self.actions.n_actions,), dtype=np.int8)
         self._instance: Instance | None = None
+        self._flat_cache: tuple[CESSimulator, np.ndarray, np.ndarray] | None = None
 
     # ---------------------------------------------------------------------------------------------- static features
     def state_size(self, n_tasks: int, n_groups: int) -> int:
@@ -156,20 +158,27 @@ class ObservationBuilder:
         for members in self._group_members:
             self._index_in_group[members] = np.arange(len(members)) / max(1, len(members) - 1)
         self._max_speed = instance.agent_speed.max()
+        self._group_size = np.array([max(1, len(m)) for m in self._group_members], dtype=np.int64)
+        self._flat_cache = None
 
     # ---------------------------------------------------------------------------------------------- per step
     def build(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(observations (n, D) float32, masks (n, A) int8, slot task ids (n, K) int64 with -1 for empty slots)."""
+        """(observations (n, D) float32, masks (n, A) int8, slot task ids (n, K) int64 with -1 for empty slots).
+
+        Built with array operations over all groups at once (the groups' top-K candidates gathered into one (l, K)
+        array, then indexed by each agent's group): a Python loop per group made the cost of a step grow with the
+        number of groups (issue 12). tests/test_observation_builder.py checks it feature by feature against the
+        straightforward per-group construction."""
         inst = self._bound_instance()
-        cfg = self.config
-        K = cfg.n_candidates
-        obs = np.zeros((self.n_agents, self.obs_size), dtype=np.float32)
-        masks = np.zeros((self.n_agents, self.actions.n_actions), dtype=np.int8)
+        n = self.n_agents
+        K = self.config.n_candidates
+        groups = inst.agent_group
+        obs = np.zeros((n, self.obs_size), dtype=np.float32)
+        masks = np.zeros((n, self.actions.n_actions), dtype=np.int8)
         masks[:, 0] = 1  # waiting is allowed, except for deciders asked again because nothing else would happen
-        slot_tasks = np.full((self.n_agents, K), -1, dtype=np.int64)
 
         status = sim.agent_status
-        obs[np.arange(self.n_agents), status] = 1.0  # the status one-hot: index == status value
+        obs[np.arange(n), status] = 1.0  # the status one-hot: index == status value
         task_deciders = sim.task_deciders()
         move_deciders = sim.move_deciders()
         obs[task_deciders, AGENT_INDEX["deciding_task"]] = 1.0
@@ -182,45 +191,49 @@ class ObservationBuilder:
 
         running = sim.task_status == TaskStatus.RUNNING
         exploring_holder = np.zeros(inst.n_tasks, dtype=bool)
-        holders = sim.task_holder[running]
-        holder_status = status[holders]
+        holder_status = status[sim.task_holder[running]]
         exploring_holder[running] = (holder_status == AgentStatus.EXPLORING) | (holder_status == AgentStatus.STEERING)
         # per group, the classes a member is exploring right now (a boolean lookup instead of a set test per slot)
         class_explored = np.zeros((inst.n_groups, inst.n_classes), dtype=bool)
         class_explored[inst.task_group[exploring_holder], inst.task_class[exploring_holder]] = True
-        is_decider = np.zeros(self.n_agents, dtype=bool)
-        is_decider[task_deciders] = True
 
+        # per-group features, then broadcast to the members (integer sums and counts: exact in float64)
+        top, n_cands = self._top_candidates(sim)
+        total = np.maximum(1, sim.group_total)
+        idle = np.bincount(groups, weights=status == AgentStatus.IDLE, minlength=inst.n_groups)
         queues = sim.control.queue_lengths()
-        for group, members in enumerate(self._group_members):
-            total = max(1, sim.group_total[group])
-            cands = sim.candidates(group)
-            obs[members, AGENT_INDEX["group_progress"]] = sim.group_completed[group] / total
-            obs[members, AGENT_INDEX["group_ready"]] = min(1.0, len(cands) / total)
-            obs[members, AGENT_INDEX["group_idle"]] = np.mean(status[members] == AgentStatus.IDLE)
-            obs[members, AGENT_INDEX["controller_queue"]] = min(1.0, queues[group] / len(members))
-            top = cands[:K]
-            if not len(top):
-                continue
-            n_top = len(top)
-            slot_tasks[members, :n_top] = top
-            classes = inst.task_class[top]
-            in_progress = class_explored[group, classes]
-            slots = np.zeros((n_top, len(SLOT_FEATURES)), dtype=np.float32)
-            slots[:, SLOT_INDEX["valid"]] = 1.0
-            slots[:, SLOT_INDEX["reward"]] = self._reward_norm[top]
-            slots[:, SLOT_INDEX["successors"]] = self._succ_norm[top]
-            slots[:, SLOT_INDEX["upward_rank"]] = self._rank_norm[top]
-            slots[:, SLOT_INDEX["class_in_progress"]] = in_progress
-            block = np.broadcast_to(slots, (len(members), n_top, len(SLOT_FEATURES))).copy()
-            block[:, :, SLOT_INDEX["known"]] = sim.knows[np.ix_(members, classes)]
-            width = n_top * len(SLOT_FEATURES)
-            obs[members, SLOT_OFFSET : SLOT_OFFSET + width] = block.reshape(len(members), width)
-            deciding_members = members[is_decider[members]]
-            masks[deciding_members, 1 : 1 + n_top] = 1
-            if len(deciding_members) > 1:  # identical observations must not send groupmates to the same slot
-                rank = np.arange(len(deciding_members)) / (len(deciding_members) - 1)
-                obs[deciding_members, AGENT_INDEX["decider_rank"]] = rank
+        obs[:, AGENT_INDEX["group_progress"]] = (sim.group_completed / total)[groups]
+        obs[:, AGENT_INDEX["group_ready"]] = np.minimum(1.0, n_cands / total)[groups]
+        obs[:, AGENT_INDEX["group_idle"]] = (idle / self._group_size)[groups]
+        obs[:, AGENT_INDEX["controller_queue"]] = np.minimum(1.0, queues / self._group_size)[groups]
+
+        # the slots: every agent sees its group's top-K candidates; features of an empty slot stay 0
+        slot_tasks = top[groups]  # (n, K), -1 for empty slots
+        valid = slot_tasks >= 0
+        tasks = np.where(valid, slot_tasks, 0)
+        classes = inst.task_class[tasks]
+        slots = np.zeros((n, K, len(SLOT_FEATURES)), dtype=np.float32)
+        slots[:, :, SLOT_INDEX["valid"]] = valid
+        slots[:, :, SLOT_INDEX["reward"]] = np.where(valid, self._reward_norm[tasks], 0.0)
+        slots[:, :, SLOT_INDEX["known"]] = valid & sim.knows[np.arange(n)[:, None], classes]
+        slots[:, :, SLOT_INDEX["successors"]] = np.where(valid, self._succ_norm[tasks], 0.0)
+        slots[:, :, SLOT_INDEX["upward_rank"]] = np.where(valid, self._rank_norm[tasks], 0.0)
+        slots[:, :, SLOT_INDEX["class_in_progress"]] = valid & class_explored[groups[:, None], classes]
+        obs[:, SLOT_OFFSET : self.view_offset] = slots.reshape(n, K * len(SLOT_FEATURES))
+
+        if len(task_deciders):
+            masks[task_deciders, 1 : 1 + K] = valid[task_deciders]
+            # identical observations must not send groupmates to the same slot: rank the deciders within the group
+            decider_groups = groups[task_deciders]  # deciders are sorted by id, so a stable sort keeps id order
+            by_group = np.argsort(decider_groups, kind="stable")
+            counts = np.bincount(decider_groups, minlength=inst.n_groups)
+            starts = np.cumsum(counts) - counts
+            ranked = task_deciders[by_group]
+            position = np.arange(len(ranked)) - starts[decider_groups[by_group]]
+            many = counts[decider_groups[by_group]] > 1
+            obs[ranked[many], AGENT_INDEX["decider_rank"]] = position[many] / (
+                counts[decider_groups[by_group]][many] - 1
+            )
 
         if sim.must_act:
             forced = np.fromiter(sim.must_act, dtype=np.int64)
@@ -230,6 +243,54 @@ class ObservationBuilder:
         if self.steered:
             self._add_steering(sim, obs, masks, move_deciders)
         return obs, masks, slot_tasks
+
+    def _top_candidates(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray]:
+        """((l, K) int64 the first K candidates of every group in slot order, -1 padded; (l,) number of candidates).
+
+        For the protocols whose candidates are flags over the group's task order (the default: ready tasks; or a
+        protocol's ``candidate_flags(tasks)``), all groups at once; any other protocol is asked group by group."""
+        inst = self._bound_instance()
+        K = self.config.n_candidates
+        l = inst.n_groups
+        top = np.full((l, K), -1, dtype=np.int64)
+        flat_order, flat_group = self._flat_order(sim)
+        flags = self._candidate_flags(sim, flat_order)
+        if flags is None:
+            n_cands = np.zeros(l, dtype=np.int64)
+            for group in range(l):
+                cands = sim.candidates(group)
+                n_cands[group] = len(cands)
+                top[group, : min(K, len(cands))] = cands[:K]
+            return top, n_cands
+        picked = np.flatnonzero(flags)
+        picked_group = flat_group[picked]
+        n_cands = np.bincount(picked_group, minlength=l)
+        # rank of a candidate within its group: its index among the picked minus the group's first picked index
+        first_picked = np.cumsum(n_cands) - n_cands
+        rank = np.arange(len(picked)) - first_picked[picked_group]
+        keep = rank < K
+        top[picked_group[keep], rank[keep]] = flat_order[picked[keep]]
+        return top, n_cands
+
+    @staticmethod
+    def _candidate_flags(sim: CESSimulator, tasks: np.ndarray) -> np.ndarray | None:
+        """Which of ``tasks`` are candidates now, if the protocol can say it for many groups at once (None: ask it
+        group by group)."""
+        control = sim.control
+        if type(control).candidates is ControlProtocol.candidates:
+            return sim.task_status[tasks] == TaskStatus.READY
+        flags = getattr(control, "candidate_flags", None)
+        return None if flags is None else flags(tasks)
+
+    def _flat_order(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray]:
+        """The simulator's per-group candidate orders concatenated group by group, and each entry's group; computed
+        once per simulator (an episode)."""
+        if self._flat_cache is None or self._flat_cache[0] is not sim:
+            order = np.concatenate(sim.group_order) if sim.group_order else np.zeros(0, dtype=np.int64)
+            lengths = np.array([len(o) for o in sim.group_order], dtype=np.int64)
+            self._flat_cache = (sim, order, np.repeat(np.arange(len(lengths)), lengths))
+        _, order, group_of = self._flat_cache
+        return order, group_of
 
     def _add_steering(self, sim: CESSimulator, obs: np.ndarray, masks: np.ndarray, move_deciders: np.ndarray) -> None:
         inst = self._bound_instance()

@@ -318,13 +318,17 @@ class DecentralizedControl(ControlProtocol):
 
     def candidates(self, group: int) -> np.ndarray:
         """Ready tasks, and tasks whose claim has not reached the peers yet (claiming one conflicts)."""
+        order = self.sim.group_order[group]
+        return order[self.candidate_flags(order)]
+
+    def candidate_flags(self, tasks: np.ndarray) -> np.ndarray:
+        """Which of ``tasks`` are candidates (the observation builder asks for all groups' tasks at once)."""
         sim = self.sim
-        order = sim.group_order[group]
-        status = sim.task_status[order]
+        status = sim.task_status[tasks]
         in_flight = (status == TaskStatus.CLAIMED) & (
-            self.claim_time[order] + sim.config.claim_latency_ticks > sim.time
+            self.claim_time[tasks] + sim.config.claim_latency_ticks > sim.time
         )
-        return order[(status == TaskStatus.READY) | in_flight]
+        return (status == TaskStatus.READY) | in_flight
 
     def choose(self, agent: int, task: int) -> None:
         sim = self.sim
