@@ -68,7 +68,7 @@ def _data(name: str) -> str:
 SUITES: dict[str, Suite] = {
     suite.name: suite
     for suite in (
-        Suite("train", {}, "the training distribution (random layered LDS DAGs, 10 agents, 40 tasks, 20x20 mazes)"),
+        Suite("train", {}, "the training family itself (the base preset and overrides), on evaluation seeds"),
         Suite("g40", {"graph": "g40"}, "the G40 stand-in (40 nodes, highly interlinked) instead of random LDS DAGs"),
         Suite(
             "gauss18",
