@@ -317,7 +317,8 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
 
     def task_features(self, agent: str) -> np.ndarray:
         """(m, len(TASK_DYNAMIC_FEATURES)) float32: every task as ``agent`` sees it now (module docstring, "Task
-        graph"). Only what the agent's observation could know: claims in flight are not shown, knowledge is its own."""
+        graph"). Statuses are those every agent can follow (completions, claims once propagated; a claim in flight is
+        not shown), knowledge is the agent's own and explorations are its group's: nothing private to the simulator."""
         sim = self.sim
         inst = sim.instance
         i = self.agent_name_mapping[agent]
