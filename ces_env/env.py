@@ -289,7 +289,8 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         ``task_group`` (m,) int64 and ``static`` (m, len(TASK_STATIC_FEATURES)) float32. Computed once per instance;
         the arrays are read-only."""
         inst = self.sim.instance
-        if self._task_graph is None or self._task_graph[0] is not inst:
+        cached = self._task_graph
+        if cached is None or cached[0] is not inst:
             durations = min_task_durations(inst).astype(np.float64)
             rank = durations.copy()
             for task in range(inst.n_tasks - 1, -1, -1):  # ids are topological: successors come later
@@ -302,7 +303,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             classmates = np.bincount(pairs, minlength=inst.n_groups * inst.n_classes)[pairs] - 1.0
             columns = (inst.rewards, rank, n_succ, n_pred, durations, classmates)
             static = np.stack([c / max(1e-12, float(c.max())) for c in columns], axis=1).astype(np.float32)
-            graph = {
+            graph: dict[str, np.ndarray] = {
                 "succ_indptr": inst.succ_indptr.astype(np.int64),
                 "succ_indices": inst.succ_indices.astype(np.int64),
                 "pred_indptr": inst.pred_indptr.astype(np.int64),
@@ -312,8 +313,8 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             }
             for array in graph.values():
                 array.flags.writeable = False
-            self._task_graph = (inst, graph)
-        return self._task_graph[1]
+            cached = self._task_graph = (inst, graph)
+        return cached[1]
 
     def task_features(self, agent: str) -> np.ndarray:
         """(m, len(TASK_DYNAMIC_FEATURES)) float32: every task as ``agent`` sees it now (module docstring, "Task
