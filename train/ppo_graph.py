@@ -23,7 +23,8 @@ and the next decision's value is discounted by ``g^e`` (``g = gamma_per_tick``; 
 apart). The discounted return from any decision is then ``-(1 - g^T) / ((1 - g) * scale)`` with ``T`` the remaining
 ticks: a monotone function of the time left, so maximising it minimises ET whatever ``g``, while ``g < 1`` bounds the
 variance. Advantages: GAE over the decision sequence with these per-interval discounts. Truncated episodes (never
-seen with the default waits) are treated as ended.
+seen with the default waits) are treated as ended; a stalled one is charged what the env charges (as if it had run to
+``max_ticks``), so stalling never pays.
 
 Seeds. torch, and numpy (one ``Generator``: episode seeds, minibatch order) come from ``--seed``; action sampling uses
 torch's generator. Training episodes use seeds >= ``TRAIN_SEED_FLOOR`` (10**6, asserted for every episode); greedy
@@ -468,9 +469,11 @@ class Trainer:
             for c, actions_of_copy in per_copy.items():
                 copy = self.copies[c]
                 copy.driver.step(actions_of_copy)
-                _, elapsed = copy.driver.drain_team()  # time mode: the team paid exactly -elapsed / scale
+                reward, elapsed = copy.driver.drain_team()
+                # time mode pays -elapsed / scale; a stalled episode is charged more (as if run to max_ticks): keep it
+                charged = max(float(elapsed), -reward * args.reward_time_scale)
                 i = last_of_copy[c]
-                rollout.rewards[i] = float(interval_reward(elapsed, args.gamma_per_tick, args.reward_time_scale))
+                rollout.rewards[i] = float(interval_reward(charged, args.gamma_per_tick, args.reward_time_scale))
                 rollout.discounts[i] = args.gamma_per_tick**elapsed
                 if copy.driver.over:
                     rollout.discounts[i] = 0.0
