@@ -252,7 +252,7 @@ class CESConfig:
         if self.cost_unit == "ticks":
             return self
         unit = self.exploration_unit_ticks
-        ticks = {name: _fraction_to_ticks(getattr(self, name), unit) for name in COST_FIELDS}
+        ticks: dict[str, Any] = {name: _fraction_to_ticks(getattr(self, name), unit) for name in COST_FIELDS}
         return dataclasses.replace(self, cost_unit="ticks", **ticks)
 
     def replace(self, **changes: Any) -> CESConfig:
