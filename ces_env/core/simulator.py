@@ -475,8 +475,9 @@ class CESSimulator:
     def _submit(self, agent: int) -> None:
         if self.faults is not None:
             self._crash_at[agent] = -1
-            if self.faults.byzantine[agent] and self.submitted_path[agent] is not None:
-                self.submitted_path[agent] = corrupt_path(self.submitted_path[agent])
+            path = self.submitted_path[agent]
+            if self.faults.byzantine[agent] and path is not None:
+                self.submitted_path[agent] = corrupt_path(path)
         self.task_status[int(self.agent_task[agent])] = TaskStatus.VALIDATING
         self.agent_status[agent] = AgentStatus.VALIDATING
         self.control.submit(agent)
