@@ -388,11 +388,17 @@ TINY = math.ulp(0.0)  # the smallest positive float
 CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
     "n_agents": [
         (dict(n_agents=1, n_groups=1), dict(n_agents=0, n_groups=1)),
+        (dict(n_agents=1, n_groups=1), dict(n_agents=-1, n_groups=1)),
         (dict(n_agents=MAX_AGENTS, n_tasks=1), dict(n_agents=MAX_AGENTS + 1, n_tasks=1)),
     ],
     "n_groups": [(dict(n_groups=1), dict(n_groups=0)), (dict(n_agents=3, n_groups=3), dict(n_agents=3, n_groups=4))],
     "n_tasks": [(dict(n_tasks=1), dict(n_tasks=0)), (dict(n_tasks=MAX_TASKS), dict(n_tasks=MAX_TASKS + 1))],
-    "graph": [(dict(graph="chain"), dict(graph="")), (dict(graph="g40"), dict(graph="no_such_family"))],
+    "graph": [
+        (dict(graph="chain"), dict(graph="")),
+        (dict(graph="g40"), dict(graph="no_such_family")),
+        # an unknown family is the graph's fault even when a density is given
+        (dict(graph="layered", graph_density=0.5), dict(graph="no_such_family", graph_density=0.5)),
+    ],
     "graph_density": [
         (dict(graph="layered", graph_density=0.0), dict(graph="layered", graph_density=-TINY)),
         (dict(graph="layered", graph_density=1.0), dict(graph="layered", graph_density=math.nextafter(1.0, 2.0))),
@@ -424,11 +430,25 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(group_speeds=(SPEED_RANGE[0], 1.0)), dict(group_speeds=(0.0, 1.0))),
         (dict(group_speeds=(SPEED_RANGE[0], 1.0)), dict(group_speeds=(math.nextafter(SPEED_RANGE[0], 0.0), 1.0))),
         (dict(group_speeds=(1.0, 1.0)), dict(group_speeds=(1.0, 1.0, 1.0))),
+        # the fastest group, agent_speed x its multiplier, must stay within SPEED_RANGE
+        (
+            dict(agent_speed=SPEED_RANGE[1] / 2, group_speeds=(2.0, 1.0)),
+            dict(agent_speed=SPEED_RANGE[1] / 2, group_speeds=(2.0000001, 1.0)),
+        ),
     ],
     "speed_spread": [
         (dict(speed_spread=0.0), dict(speed_spread=-TINY)),
         (dict(speed_spread=0.5), dict(speed_spread=1.0)),
         (dict(agent_speed=2e-6, speed_spread=0.5), dict(agent_speed=2e-6, speed_spread=0.5000001)),
+        # the fastest agent, agent_speed x (1 + spread), must stay within SPEED_RANGE too
+        (
+            dict(agent_speed=SPEED_RANGE[1] / 2, speed_spread=0.5),
+            dict(agent_speed=SPEED_RANGE[1] / 2, speed_spread=1.5),
+        ),
+        (
+            dict(agent_speed=SPEED_RANGE[1] / 1.5, speed_spread=0.5),
+            dict(agent_speed=SPEED_RANGE[1] / 1.5, speed_spread=0.5000001),
+        ),
     ],
     "control": [(dict(control="decentralized"), dict(control="central"))],
     "control_options": [(dict(control_options=()), dict(control_options={"no_such_option": 1}))],
@@ -501,6 +521,10 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (
             dict(controller_outage_start=0, controller_outage_group=1),
             dict(controller_outage_start=0, controller_outage_group=2),
+        ),
+        (
+            dict(controller_outage_start=0, controller_outage_group=0),
+            dict(controller_outage_start=0, controller_outage_group=-1),
         ),
     ],
     "election_timeout_ticks": [
@@ -618,6 +642,19 @@ CONFIG_WRONG_TYPES: dict[str, list[dict]] = {
     "max_ticks": [dict(max_ticks=True)],
     "strict_actions": [dict(strict_actions="yes")],
 }
+
+
+def test_config_normalises_json_values_and_replace_keeps_the_other_fields():
+    """Lists (from JSON or the CLI) become tuples, option dicts become sorted pairs, and ``replace`` changes only
+    the fields it is given."""
+    config = make_config(reward_range=[1, 2], maze_size=[3, 4], group_speeds=[1, 1], control="decentralized")
+    assert (config.reward_range, config.maze_size, config.group_speeds) == ((1, 2), (3, 4), (1, 1))
+    options = make_config(control="decentralized", control_options={"validation": "central"}).control_options
+    assert options == (("validation", "central"),)
+    changed = config.replace(n_candidates=3)
+    assert changed.n_candidates == 3 and changed.maze_size == (3, 4) and changed.control == "decentralized"
+    with pytest.raises(ConfigError, match="preset or a base config"):
+        make_config("tiny", base=config)
 
 
 @pytest.mark.parametrize(
