@@ -95,21 +95,22 @@ class Args:
     """Worker processes stepping those rows (the env is most of the time; 1: all in this process)."""
     n_steps: int = 128
     """Decisions per row per rollout (a rollout is n_envs * n_steps decisions)."""
-    batch_size: int = 512
+    batch_size: int = 128
     """Minibatch size of the PPO update."""
-    n_epochs: int = 5
+    n_epochs: int = 10
     """Passes over each rollout."""
     learning_rate: float = 3e-4
     """Adam step size at the start (annealed linearly to 0 over total_decisions when anneal_lr)."""
     anneal_lr: bool = True
     """Anneal the learning rate linearly to 0."""
-    gamma: float = 0.995
-    """Discount per decision (near 1: a decision's effect on ET shows up many decisions later)."""
+    gamma: float = 1.0
+    """Discount per decision. 1: the return is exactly -ET/scale. Below 1, a policy that makes more decisions (waits
+    more) pushes the same ticks further into the discounted future, and training learned to wait (0.995 did)."""
     gae_lambda: float = 0.95
     """GAE lambda."""
     clip_range: float = 0.2
     """PPO clipping of the probability ratio."""
-    ent_coef: float = 0.01
+    ent_coef: float = 0.003
     """Entropy bonus weight."""
     vf_coef: float = 0.5
     """Value loss weight."""
