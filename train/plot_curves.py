@@ -35,37 +35,56 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def plot(curves: dict[str, Path], out: Path, references: dict[str, float], window: int, x: str) -> None:
+X_LABELS = {"decisions": "decisions (learner steps)", "agent_steps": "agent-steps"}
+
+
+def plot(
+    curves: dict[str, Path],
+    out: Path,
+    references: dict[str, float],
+    window: int,
+    xs: list[str],
+    ymax: float | None = None,
+) -> None:
+    """One panel per x axis in ``xs`` (``decisions``, ``agent_steps``), side by side. With ``ymax``, validation
+    points above it are drawn as triangles on the top edge (early greedy policies can be many times slower)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for i, (label, path) in enumerate(curves.items()):
-        data = read_curve(path)
-        color = f"C{i}"
-        train = data.get("train", [])
-        if train:
-            xs = np.array([r[x] for r in train])
-            ets = np.array([r["ET"] for r in train])
-            smooth = rolling_mean(ets, window)
-            ax.plot(xs[len(xs) - len(smooth) :], smooth, color=color, alpha=0.5, label=f"{label}: training episodes")
-        validation = data.get("validation", [])
-        if validation:
-            vx = [r[x] for r in validation]
-            vy = [r["ET"] for r in validation]
-            ax.plot(vx, vy, "o-", color=color, label=f"{label}: greedy, validation seeds")
-    for j, (name, value) in enumerate(references.items()):
-        ax.axhline(value, color=f"C{len(curves) + j}", linestyle="--", label=f"{name} (validation seeds)")
-    ax.set_xlabel({"decisions": "decisions (learner steps)", "agent_steps": "agent-steps"}[x])
-    ax.set_ylabel("ET (ticks)")
-    ax.set_title("Learning curve: ET against training experience")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(xs), figsize=(7 * len(xs), 4.5), squeeze=False)
+    for ax, x in zip(axes[0], xs):
+        for i, (label, path) in enumerate(curves.items()):
+            data = read_curve(path)
+            color = f"C{i}"
+            train = data.get("train", [])
+            if train:
+                steps = np.array([r[x] for r in train])
+                smooth = rolling_mean(np.array([r["ET"] for r in train]), window)
+                ax.plot(steps[len(steps) - len(smooth) :], smooth, color=color, alpha=0.5, label=f"{label}: training")
+            validation = data.get("validation", [])
+            if validation:
+                vx = np.array([r[x] for r in validation])
+                vy = np.array([r["ET"] for r in validation])
+                above = vy > ymax if ymax is not None else np.zeros(len(vy), dtype=bool)
+                shown = np.where(above, ymax, vy) if ymax is not None else vy
+                ax.plot(vx, shown, "-", color=color)
+                ax.plot(vx[~above], vy[~above], "o", markersize=3, color=color, label=f"{label}: greedy, validation")
+                if above.any():
+                    ax.plot(vx[above], shown[above], "^", color=color, label=f"{label}: greedy, off the axis")
+        for j, (name, value) in enumerate(references.items()):
+            ax.axhline(value, color=f"C{len(curves) + j}", linestyle="--", label=f"{name} (validation seeds)")
+        if ymax is not None:
+            ax.set_ylim(top=ymax)
+        ax.set_xlabel(X_LABELS[x])
+        ax.set_ylabel("ET (ticks)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("ET against training experience (training: rolling mean of sampled episodes)")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
 
 
@@ -75,8 +94,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="PNG file")
     parser.add_argument("--reference", action="append", default=[], metavar="NAME=ET", help="a horizontal line")
     parser.add_argument("--sidecar", default=None, help="read the references from this checkpoint sidecar")
+    parser.add_argument("--ymax", type=float, default=None, help="top of the ET axis (points above: triangles)")
     parser.add_argument("--window", type=int, default=200, help="rolling mean over this many training episodes")
-    parser.add_argument("--x", choices=("decisions", "agent_steps"), default="decisions", help="x axis")
+    parser.add_argument(
+        "--x", default="decisions,agent_steps", help="x axes, comma-separated: decisions, agent_steps (one panel each)"
+    )
     args = parser.parse_args(argv)
     curves = {}
     for item in args.curves:
@@ -88,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     for item in args.reference:
         name, _, value = item.partition("=")
         references[name] = float(value)
-    plot(curves, Path(args.out), references, args.window, args.x)
+    xs = [x.strip() for x in args.x.split(",") if x.strip()]
+    unknown = [x for x in xs if x not in X_LABELS]
+    if unknown or not xs:
+        parser.error(f"--x: unknown axis {unknown}; choose from {', '.join(X_LABELS)}")
+    plot(curves, Path(args.out), references, args.window, xs, args.ymax)
     print(f"wrote {args.out}")
 
 
