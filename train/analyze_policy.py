@@ -101,6 +101,11 @@ def departures(obs: np.ndarray, masks: np.ndarray, actions: np.ndarray, n_slots:
     known_available = (known & legal).any(axis=1)
     slot1_unknown_but_known_elsewhere = legal[:, 0] & ~known[:, 0] & known_available
     free_available = (~busy & legal).any(axis=1)
+    rank = np.stack([obs[:, slot_feature_index(k, "upward_rank")] for k in range(n_slots)], axis=1)
+    free_rank = np.where(legal & ~busy, rank, -1.0)
+    top_rank = free_rank.max(axis=1)
+    chosen_rank = np.where(took, rank[rows, np.maximum(slot, 0)], -1.0)
+    took_free = took & ~chosen_busy
     return {
         "decisions": n,
         "waits (of all decisions)": float(np.mean(~took)),
@@ -111,6 +116,14 @@ def departures(obs: np.ndarray, masks: np.ndarray, actions: np.ndarray, n_slots:
         ),
         "takes a maze a groupmate explores, when another task is legal": _share(chosen_busy, free_available),
         "slot 1 (what CES takes) is a maze a groupmate explores": float(np.mean(busy[:, 0] & legal[:, 0])),
+        "waits, when a known task is legal": _share(~took, known_available),
+        "waits, when every legal task is a maze a groupmate explores": _share(
+            ~took, legal.any(axis=1) & ~free_available
+        ),
+        "waits, when an unexplored maze nobody explores is legal": _share(~took, (legal & ~busy & ~known).any(axis=1)),
+        "takes the highest upward rank among the free legal tasks, when it takes one": _share(
+            np.isclose(chosen_rank, top_rank), took_free
+        ),
     }
 
 

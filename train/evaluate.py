@@ -252,6 +252,30 @@ def suite_table(result: SuiteResult) -> str:
     return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, rule, *lines])
 
 
+def policy_summary(results: dict[str, SuiteResult], policy: str, others: Sequence[str] = ("heft",)) -> str:
+    """Markdown: one line per suite for ``policy``: its mean ET, its paired % difference with the suite's CES
+    reference, with the strong reference and with ``others``, the references' own difference with CES (for scale),
+    and conflicts (policy / CES)."""
+    header = ["set", "ET", "vs CES", f"vs {STRONG_REFERENCE}", *(f"vs {o}" for o in others)]
+    header += [f"{STRONG_REFERENCE} vs CES", *(f"{o} vs CES" for o in others), "conflicts (policy / CES)"]
+    lines = []
+    for name, result in results.items():
+        rows, reference = result.rows, result.reference
+        if policy not in result.comparisons:
+            continue
+        mine = result.comparisons[policy]
+        cells = [f"{name}", f"{mine['ET']:.0f} ± {mine['ET_ci']:.0f}"]
+        for other in (reference, STRONG_REFERENCE, *others):
+            cells.append(_pct(*paired_relative(rows, policy, other)[:2]))
+        for other in (STRONG_REFERENCE, *others):
+            cells.append(_pct(*paired_relative(rows, other, reference)[:2]))
+        ces = result.comparisons.get(reference, {})
+        cells.append(f"{mine['conflicts']:.1f} / {ces.get('conflicts', math.nan):.1f}")
+        lines.append(cells)
+    rule = ["---"] + ["---:"] * (len(header) - 1)
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, rule, *lines])
+
+
 def print_suite_tables(results: dict[str, SuiteResult], full: bool = False) -> None:
     for name, result in results.items():
         print(f"\n### {name}: {result.suite.description}\n")
@@ -267,6 +291,9 @@ def markdown(results: dict[str, SuiteResult], seeds: int) -> str:
         "Paired columns: mean over seeds of ET_policy / ET_reference - 1, ± the 95% CI half-width (negative = "
         "faster than the reference)."
     ]
+    learned = [p for p in next(iter(results.values())).policies if is_learned_name(p)] if results else []
+    for policy in learned:
+        parts.append(f"### {policy}: every set\n\n{policy_summary(results, policy)}")
     for name, result in results.items():
         parts.append(f"### {name}: {result.suite.description}\n\n{suite_table(result)}")
     return "\n\n".join(parts) + "\n"

@@ -53,7 +53,7 @@ def plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(xs), figsize=(7 * len(xs), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(xs), figsize=(6.5 * len(xs) + 3.5, 4.5), squeeze=False)
     for ax, x in zip(axes[0], xs):
         for i, (label, path) in enumerate(curves.items()):
             data = read_curve(path)
@@ -80,7 +80,7 @@ def plot(
         ax.set_xlabel(X_LABELS[x])
         ax.set_ylabel("ET (ticks)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: curves stay visible
     fig.suptitle("ET against training experience (training: rolling mean of sampled episodes)")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
