@@ -146,3 +146,21 @@ def test_the_controller_term_is_the_busiest_groups_service_time():
     busiest = int(np.bincount(instance.task_group).max())
     assert lower_bound_terms(instance, config)["protocol"] == busiest * 120
     assert lower_bound_terms(instance, config.replace(control="decentralized"))["protocol"] == 0
+
+
+def test_a_protocol_missing_a_hook_cannot_be_built():
+    """The hooks are abstract: forgetting one fails when the simulator builds the protocol, naming the hook."""
+
+    class NoSubmit(ControlProtocol):
+        name: ClassVar[str] = "test-no-submit"
+        description: ClassVar[str] = "test only"
+        agent_available = InstantControl.agent_available
+        task_deciders = InstantControl.task_deciders
+        choose = InstantControl.choose
+        decline = InstantControl.decline
+        tasks_ready = InstantControl.tasks_ready
+        group_finished = InstantControl.group_finished
+        task_overheads = InstantControl.task_overheads
+
+    with pytest.raises(TypeError, match="submit"):
+        NoSubmit(None)

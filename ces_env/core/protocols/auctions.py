@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -184,9 +185,10 @@ class SealedBidAuction(SequentialAuction):
     Options: ClassVar[type] = SealedBidOptions
 
     @staticmethod
+    @abstractmethod
     def pricing(bids: Sequence[float]) -> AuctionOutcome:
         """The auction's rule: winner and price from the sealed bids."""
-        raise NotImplementedError
+        ...
 
     def __init__(self, sim) -> None:
         super().__init__(sim)
@@ -264,9 +266,10 @@ class ClockAuction(SequentialAuction):
     Options: ClassVar[type] = ClockOptions
 
     @staticmethod
+    @abstractmethod
     def clock(costs: Sequence[float], ceiling: float, step: float) -> AuctionOutcome:
         """The clock's rule: winner, price and rounds from the bidders' costs."""
-        raise NotImplementedError
+        ...
 
     def __init__(self, sim) -> None:
         super().__init__(sim)

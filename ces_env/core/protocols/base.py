@@ -40,6 +40,7 @@ through the candidates and the action mask only.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -60,13 +61,13 @@ class NoOptions:
     """A protocol without options of its own."""
 
 
-class ControlProtocol:
+class ControlProtocol(ABC):
     """The base class of group control protocols; its module docstring is the guide to writing one.
 
     The base class implements the parts most protocols share: candidates are the group's ready tasks in candidate
-    order (reward descending, then task id), no queue and no controller. Subclasses must implement
+    order (reward descending, then task id), no queue and no controller. It is abstract: a subclass that misses one of
     :meth:`agent_available`, :meth:`task_deciders`, :meth:`choose`, :meth:`decline`, :meth:`submit`,
-    :meth:`tasks_ready` and :meth:`group_finished`.
+    :meth:`tasks_ready`, :meth:`group_finished` or :meth:`task_overheads` cannot be built (``TypeError`` naming it).
     """
 
     name: ClassVar[str]
@@ -93,13 +94,15 @@ class ControlProtocol:
         return cls.Options(**values)
 
     # -------------------------------------------------------------------------------------------- the agent's cycle
+    @abstractmethod
     def agent_available(self, agent: int) -> None:
         """``agent`` has no task and its group has unfinished tasks: let it decide, queue it or park it."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def task_deciders(self) -> list[int]:
         """Agents that must choose a task (or wait) now, sorted by id."""
-        raise NotImplementedError
+        ...
 
     def has_deciders(self) -> bool:
         """Whether some agent must choose a task now (the simulator stops advancing time while this holds)."""
@@ -110,39 +113,46 @@ class ControlProtocol:
         order = self.sim.group_order[group]
         return order[self.sim.task_status[order] == TaskStatus.READY]
 
+    @abstractmethod
     def choose(self, agent: int, task: int) -> None:
         """A decider chose ``task`` (one of its group's candidates; ``sim.agent_task[agent]`` is already set)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def decline(self, agent: int) -> None:
         """A decider chose to wait: forget its pending decision (the simulator keeps it waiting, then resumes it)."""
-        raise NotImplementedError
+        ...
 
     def resume(self, agent: int) -> None:
         """A waiting agent is to be asked again. Default: as if it had just become available."""
         self.agent_available(agent)
 
+    @abstractmethod
     def submit(self, agent: int) -> None:
         """``agent`` finished executing its task; the task and the agent are ``VALIDATING``. Validate it."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def tasks_ready(self, group: int) -> None:
         """Some task of ``group`` became ready (released by a dependency or back from a rejected solution)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def group_finished(self, group: int) -> None:
         """``group`` completed all of its tasks: drop what is still pending for it (its agents are finished)."""
-        raise NotImplementedError
+        ...
 
     def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
         """``agent``'s validated solution is being sent to its recipients one after the other, ``ticks`` in all
         (config ``share_ticks_per_recipient``; the simulator schedules when each learns it). A protocol whose group
         entity does the sending keeps it busy that long. Default: nobody is busy (the solver sends it)."""
+        return None  # a deliberate default, not an abstract hook
 
     def agent_crashed(self, agent: int) -> None:
         """``agent`` is down (it crashed mid-execution, or was quarantined after a false solution): forget whatever
         is pending for it and never hand it work until it becomes available again. Its task is already back to ready
         (or will be at once). Default: nothing (the base holds no per-agent state)."""
+        return None  # a deliberate default, not an abstract hook
 
     def blocked_reason(self) -> str | None:
         """Why some group can never progress again because of a fault of the protocol (e.g. ``"controller_down"``),
@@ -165,9 +175,10 @@ class ControlProtocol:
 
     # -------------------------------------------------------------------------------------------- analysis
     @classmethod
+    @abstractmethod
     def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
         """(ticks before a task can start, ticks after it ends until it is validated) that no policy avoids."""
-        raise NotImplementedError
+        ...
 
     @classmethod
     def resource_bound(cls, instance: Instance, config: CESConfig) -> int:

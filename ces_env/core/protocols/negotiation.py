@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from abc import abstractmethod
 from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -315,10 +316,11 @@ class NegotiationProtocol(ControlProtocol):
         self._explore_ceiling: dict[tuple[int, int], int] = {}
 
     # ------------------------------------------------------------------------------------------- the mechanism
+    @abstractmethod
     def open_round(self, group: int, tasks: np.ndarray, bidders: list[int]) -> None:
         """Negotiate ``tasks`` (the group's ready tasks nobody holds, highest reward first) among ``bidders`` (agents
         of the group that may take a task, by id; never empty). Award at least one task, then :meth:`end_round`."""
-        raise NotImplementedError
+        ...
 
     # ------------------------------------------------------------------------------------------- services
     def send(self, count: int) -> None:

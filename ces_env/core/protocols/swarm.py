@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -50,9 +51,10 @@ class StigmergyProtocol(NegotiationProtocol):
         self._marks: list[dict[int, list[int]]] = [{} for _ in range(sim.instance.n_groups)]
         self._submitted = np.full(sim.instance.n_agents, -1, dtype=np.int64)
 
+    @abstractmethod
     def choose_task(self, agent: int, group: int, tasks: np.ndarray) -> int:
         """The index into ``tasks`` (the group's unmarked ready tasks, highest reward first) ``agent`` marks, or -1."""
-        raise NotImplementedError
+        ...
 
     def task_completed(self, agent: int, task: int) -> None:
         """``agent``'s solution of ``task`` was validated (called before the agent's next round)."""
