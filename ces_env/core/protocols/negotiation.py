@@ -72,6 +72,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ces_env.core.protocols.base import ControlProtocol, Handler
+from ces_env.core.protocols.fifo import FifoServer
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
 if TYPE_CHECKING:
@@ -180,6 +181,9 @@ _DEFAULT_BOUNDS: dict[str, tuple[float | None, float | None]] = {"queue_limit": 
 
 
 # --------------------------------------------------------------------------------------------------------- validation
+_VALIDATE = 0  # the manager's one kind of job
+
+
 class ManagerValidation:
     """The group entity that runs the negotiation validates: a FIFO single server per group.
 
@@ -191,11 +195,8 @@ class ManagerValidation:
 
     def __init__(self, sim: CESSimulator) -> None:
         self.sim = sim
-        n_groups = sim.instance.n_groups
-        self.queue: list[deque[int]] = [deque() for _ in range(n_groups)]
-        self.serving = np.full(n_groups, -1, dtype=np.int64)  # the agent whose solution is being validated
-        self.served_ticks = np.zeros(n_groups, dtype=np.int64)
-        self.service_start = np.zeros(n_groups, dtype=np.int64)
+        # the group entity is the same FIFO single server as a central validator (ces_env.core.protocols.fifo)
+        self.server = FifoServer(sim, self._done, validate_kinds=frozenset({_VALIDATE}))
 
     @staticmethod
     def ticks(config: CESConfig) -> int:
@@ -211,37 +212,20 @@ class ManagerValidation:
     def submit(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
         self.sim.add_messages(1)  # the solution to the manager
-        self.queue[group].append(agent)
-        self._serve_next(group)
+        self.server.push(group, _VALIDATE, agent, self.sim.config.validate_service_ticks)
 
     def queue_lengths(self) -> np.ndarray:
-        return np.array([len(q) for q in self.queue], dtype=np.int64)
+        return self.server.queue_lengths()
 
     def busy_ticks(self) -> np.ndarray:
-        busy = self.served_ticks.copy()
-        serving = self.serving >= 0
-        busy[serving] += self.sim.time - self.service_start[serving]
-        return busy
+        return self.server.busy_ticks()
 
     def drop(self, group: int) -> None:
-        self.queue[group].clear()
+        self.server.clear(group)
 
-    def _serve_next(self, group: int) -> None:
-        if self.serving[group] >= 0 or not self.queue[group]:
-            return
-        self.serving[group] = self.queue[group].popleft()
-        self.service_start[group] = self.sim.time
-        self.sim.schedule(self.sim.time + self.sim.config.validate_service_ticks, self._done, group)
-
-    def _done(self, group: int) -> None:
-        sim = self.sim
-        agent = int(self.serving[group])
-        self.serving[group] = -1
-        self.served_ticks[group] += sim.time - self.service_start[group]
-        sim.add_messages(1)  # the verdict back to the agent
-        sim.conclude_validation(agent)
-        if not sim.terminated:
-            self._serve_next(group)
+    def _done(self, group: int, kind: int, agent: int) -> None:
+        self.sim.add_messages(1)  # the verdict back to the agent
+        self.sim.conclude_validation(agent)
 
 
 class PeerValidation:
