@@ -19,7 +19,7 @@ def test_every_preset_is_in_the_readme():
 
 
 def test_ci_runs_the_readme_test_command():
-    command = 'pip install -c constraints.txt -e ".[test,ray]" && python -m pytest'
+    command = 'pip install -c constraints.txt -e ".[test,train,ray]" && python -m pytest'
     assert command in README
     assert command in (ROOT / ".ci" / "run").read_text()
 

@@ -1,7 +1,7 @@
 """train/rllib_ppo.py and the rllib:PATH family: one RLlib training iteration on a local Ray instance, then the
 exported module plays through the harness exactly as through the env adapter; training seeds stay in their range.
 
-Skipped without Ray (``pytest.importorskip``); CI installs ``.[test,ray]``, so it runs there. The tests that start
+Skipped without Ray (``pytest.importorskip``); CI installs ``.[test,train,ray]``, so it runs there. The tests that start
 Ray carry the ``ray`` marker (``pytest -m "not ray"`` leaves them out).
 """
 
