@@ -75,6 +75,12 @@ class CESConfig:
     """Dependency graph: a family name (``ces_env.graphs.GRAPH_FAMILIES``) or the path of a graph file."""
     graph_density: float | None = None
     """Edge probability of the random layered families (None: the family's default). Rejected for other sources."""
+    graph_layers: int | None = None
+    """Depth of the random layered families: the tasks are dealt into exactly this many layers (sizes differing by at
+    most one), so the longest dependency path is at most this many tasks (exactly, at density 1). None: layers of
+    width round(sqrt(n_tasks)), about sqrt(n_tasks) deep. With ``graph_density=None`` the family's density is scaled
+    so that the expected in-degree stays the family's (``ces_env.graphs.family_density``). In [1, n_tasks]; rejected
+    for other sources."""
     partition: Partition = "interdependent"
     """How tasks are split among groups: ``"interdependent"`` (balanced random split; dependencies cross groups) or
     ``"independent"`` (whole connected components per group; no dependency crosses groups)."""
@@ -399,6 +405,8 @@ def _validate(c: CESConfig) -> None:
         resolve_graph_source(c.graph, c.graph_density)
     except (ValueError, OSError) as error:
         fail("graph_density" if "density" in str(error) and c.graph_density is not None else "graph", str(error))
+    if c.graph_layers is not None:
+        _validate_graph_layers(c, check_int, fail)
     check_choice("partition", PARTITIONS)
     if not (isinstance(c.reward_range, (tuple, list)) and len(c.reward_range) == 2):
         fail("reward_range", f"must be a pair (low, high), got {c.reward_range!r}")
@@ -481,6 +489,17 @@ def _validate(c: CESConfig) -> None:
     _check_capacity(c, fail)
     if not isinstance(c.strict_actions, bool):
         fail("strict_actions", f"must be True or False, got {c.strict_actions!r}")
+
+
+def _validate_graph_layers(c: CESConfig, check_int: Any, fail: Any) -> None:
+    """``graph_layers``: an integer in [1, n_tasks] (every layer holds a task), for a random layered family only."""
+    from ces_env.graphs import DEFAULT_DENSITY  # late import, like the graph check in _validate
+
+    check_int("graph_layers", 1)
+    if c.graph not in DEFAULT_DENSITY:
+        fail("graph_layers", f"applies only to the random layered families {sorted(DEFAULT_DENSITY)}, not {c.graph!r}")
+    if c.graph_layers is not None and c.graph_layers > c.n_tasks:  # (never None here: mypy cannot see it)
+        fail("graph_layers", f"must be <= n_tasks ({c.n_tasks}): every layer holds at least one task")
 
 
 def _validate_faults(c: CESConfig, check_int: Any, check_number: Any, check_at_most: Any, fail: Any) -> None:

@@ -87,7 +87,7 @@ def draw_speeds(config: CESConfig, agent_group: np.ndarray, rng: np.random.Gener
 
 def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     """Draw a whole instance from ``rng`` (the env's generator seeded at reset)."""
-    graph = build_task_graph(config.graph, config.n_tasks, rng, config.graph_density)
+    graph = build_task_graph(config.graph, config.n_tasks, rng, config.graph_density, config.graph_layers)
     n_tasks = graph.number_of_nodes()
     task_group = partition_tasks(graph, config.n_groups, config.partition, rng)
     rewards = rng.uniform(config.reward_range[0], config.reward_range[1], size=n_tasks)

@@ -7,9 +7,9 @@ lower to a higher id** (a topological numbering), an edge ``u -> v`` meaning "ta
 * ``copy`` (int): which tiled copy of a fixed graph the task belongs to (0 for generated families),
 * ``label``: the task's id in its source (the file's id, or the node of the G18/G40 stand-in).
 
-Sources (``build_task_graph(source, n_tasks, rng, density)``)
--------------------------------------------------------------
-Random families (only they take ``density``; the default is ``DEFAULT_DENSITY[family]``):
+Sources (``build_task_graph(source, n_tasks, rng, density, layers)``)
+---------------------------------------------------------------------
+Random families (only they take ``density`` and ``layers``; the default density is ``DEFAULT_DENSITY[family]``):
 
 ``layered``
     Tasks are dealt into consecutive layers of width ``w = max(1, round(sqrt(n_tasks)))`` (the last layer may be
@@ -19,6 +19,13 @@ Random families (only they take ``density``; the default is ``DEFAULT_DENSITY[fa
     (``density=0`` gives independent tasks, ``density=1`` complete bipartite links between consecutive layers) and
     lets low densities give the many roots and small components of a less-dependent system.
     The expected in-degree of a node of layer ``L > 0`` is ``density * w``, about ``density * sqrt(n_tasks)``.
+
+    ``layers`` (config field ``graph_layers``) sets the number of layers instead: the tasks are dealt into exactly
+    ``layers`` consecutive layers whose sizes differ by at most one (the first ``n_tasks % layers`` one task larger),
+    so no path is longer than ``layers`` tasks, and at ``density=1`` the longest path is exactly ``layers``. Without
+    an explicit ``density`` the family's default is scaled by ``w / (n_tasks / layers)`` (capped at 1) so that the
+    expected in-degree stays the family's: a shallower graph is wider, not more dependent per task. ``None`` keeps
+    the width ``w`` above (and draws exactly the graphs it always drew).
 ``lds``
     ``layered`` with density 0.05: average in-degree about 1.05 at 500 tasks (w = 22), a less-dependent system.
 ``hds``
@@ -70,6 +77,8 @@ __all__ = [
     "DEFAULT_DENSITY",
     "build_task_graph",
     "resolve_graph_source",
+    "layer_sizes",
+    "family_density",
     "file_task_count",
     "critical_path_length",
     "to_arrays",
@@ -173,13 +182,20 @@ _RANDOM_FAMILIES = frozenset(DEFAULT_DENSITY)
 # Public API
 
 
-def build_task_graph(source: str, n_tasks: int, rng: np.random.Generator, density: float | None = None) -> nx.DiGraph:
+def build_task_graph(
+    source: str,
+    n_tasks: int,
+    rng: np.random.Generator,
+    density: float | None = None,
+    layers: int | None = None,
+) -> nx.DiGraph:
     """Build the dependency DAG of ``n_tasks`` tasks from a family name or a graph file (see the module docstring).
 
     Returns a DiGraph on ``0..n_tasks-1`` with every edge from a lower to a higher id and node attributes ``weight``,
     ``copy`` and ``label``. All randomness comes from ``rng``. ``density`` (random families only) must lie in
-    [0, 1]; ``None`` takes ``DEFAULT_DENSITY``. Raises ``ValueError`` for an unknown source, a bad ``n_tasks`` or
-    ``density``, or a malformed file.
+    [0, 1]; ``None`` takes :func:`family_density`. ``layers`` (random families only) is the number of layers, in
+    ``[1, n_tasks]``; ``None`` keeps layers of width ``round(sqrt(n_tasks))``. Raises ``ValueError`` for an unknown
+    source, a bad ``n_tasks``, ``density`` or ``layers``, or a malformed file.
     """
     if isinstance(n_tasks, bool) or not isinstance(n_tasks, (int, np.integer)):
         raise ValueError(f"n_tasks must be an integer, got {n_tasks!r}")
@@ -187,11 +203,11 @@ def build_task_graph(source: str, n_tasks: int, rng: np.random.Generator, densit
     if n_tasks < 1:
         raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
     source = os.fspath(source)
-    kind = resolve_graph_source(source, density)
+    kind = resolve_graph_source(source, density, layers)
 
     if kind in _RANDOM_FAMILIES:
-        p = _check_density(DEFAULT_DENSITY[kind] if density is None else density, kind)
-        graph = _layered(n_tasks, p, rng)
+        p = _check_density(family_density(kind, n_tasks, layers) if density is None else density, kind)
+        graph = _layered(layer_sizes(n_tasks, layers), p, rng)
     else:
         if kind == "independent":
             graph = _from_edges(n_tasks, [])
@@ -207,12 +223,13 @@ def build_task_graph(source: str, n_tasks: int, rng: np.random.Generator, densit
     return graph
 
 
-def resolve_graph_source(source: str, density: float | None = None) -> str | None:
+def resolve_graph_source(source: str, density: float | None = None, layers: int | None = None) -> str | None:
     """Check a graph source without building it: returns the family name, or None for a file.
 
-    Raises ``ValueError`` for an unknown family, a ``density`` outside [0, 1] or given to a non-random source, and
-    for a malformed file (naming ``file:line``); ``FileNotFoundError`` for a missing file. The config calls this so
-    that a bad ``graph`` is reported when the config is built, not at the first reset.
+    Raises ``ValueError`` for an unknown family, a ``density`` outside [0, 1], ``density`` or ``layers`` given to a
+    non-random source, a ``layers`` that is not a positive integer, and for a malformed file (naming ``file:line``);
+    ``FileNotFoundError`` for a missing file. The config calls this so that a bad ``graph`` is reported when the
+    config is built, not at the first reset. (``layers <= n_tasks`` is checked where the task count is known.)
     """
     source = os.fspath(source)
     if source in GRAPH_FAMILIES:
@@ -226,12 +243,16 @@ def resolve_graph_source(source: str, density: float | None = None) -> str | Non
     if kind in _RANDOM_FAMILIES:
         if density is not None:
             _check_density(density, kind)
-    elif density is not None:
+        if layers is not None:
+            _check_layers(layers, None)
+    else:
         what = f"family {kind!r}" if kind else f"graph file {source!r}"
-        raise ValueError(
-            f"density={density!r} was given but {what} is not random; density applies only to "
-            f"{sorted(_RANDOM_FAMILIES)}"
-        )
+        for name, value in (("density", density), ("layers", layers)):
+            if value is not None:
+                raise ValueError(
+                    f"{name}={value!r} was given but {what} is not random; {name} applies only to "
+                    f"{sorted(_RANDOM_FAMILIES)}"
+                )
     if kind is None:
         path = Path(source)
         if not path.is_file():
@@ -255,6 +276,33 @@ def file_task_count(source: str | os.PathLike) -> int | None:
     if resolve_graph_source(source) is not None:
         return None
     return load_graph_file(source).number_of_nodes()
+
+
+def layer_sizes(n_tasks: int, layers: int | None = None) -> list[int]:
+    """The sizes of the consecutive layers a random layered family deals ``n_tasks`` tasks into.
+
+    ``layers=None``: layers of width ``max(1, round(sqrt(n_tasks)))``, the last one possibly shorter (the families'
+    own shape, about ``sqrt(n_tasks)`` deep). An integer in ``[1, n_tasks]``: exactly that many layers, sizes
+    differing by at most one, the larger ones first. Raises ``ValueError`` for any other ``layers``.
+    """
+    if layers is None:
+        width = max(1, round(math.sqrt(n_tasks)))
+        return [min(width, n_tasks - start) for start in range(0, n_tasks, width)]
+    count = _check_layers(layers, n_tasks)
+    base, extra = divmod(n_tasks, count)
+    return [base + 1] * extra + [base] * (count - extra)
+
+
+def family_density(family: str, n_tasks: int, layers: int | None = None) -> float:
+    """The default edge probability of a random family: ``DEFAULT_DENSITY[family]`` at the families' own width, and
+    with ``layers`` that density scaled by ``round(sqrt(n)) / (n / layers)`` (capped at 1), so that the expected
+    in-degree ``density x width`` of a node stays the family's whatever the depth."""
+    base = DEFAULT_DENSITY[family]
+    if layers is None:
+        return base
+    natural_width = max(1, round(math.sqrt(n_tasks)))
+    mean_width = n_tasks / _check_layers(layers, n_tasks)
+    return min(1.0, base * natural_width / mean_width)
 
 
 def critical_path_length(graph: nx.DiGraph, node_cost: np.ndarray) -> float:
@@ -298,16 +346,28 @@ def _check_density(density: float, family: str) -> float:
     return p
 
 
-def _layered(n: int, p: float, rng: np.random.Generator) -> nx.DiGraph:
-    width = max(1, round(math.sqrt(n)))
-    starts = list(range(0, n, width))
+def _check_layers(layers: int, n_tasks: int | None) -> int:
+    """``layers`` as an int after checking it is an integer >= 1 (and <= ``n_tasks`` when that is known): a graph of
+    m tasks cannot have more than m non-empty layers."""
+    if isinstance(layers, bool) or not isinstance(layers, (int, np.integer)):
+        raise ValueError(f"layers must be an integer, got {layers!r}")
+    if layers < 1:
+        raise ValueError(f"layers must be >= 1, got {layers}")
+    if n_tasks is not None and layers > n_tasks:
+        raise ValueError(f"layers must be <= n_tasks ({n_tasks}): every layer holds at least one task, got {layers}")
+    return int(layers)
+
+
+def _layered(sizes: list[int], p: float, rng: np.random.Generator) -> nx.DiGraph:
+    """Consecutive layers of the given sizes; each edge from a node of the previous layer drawn with probability p
+    (one ``rng.random`` block per pair of layers, in layer order)."""
+    starts = np.concatenate(([0], np.cumsum(sizes))).tolist()
     edges: list[tuple[int, int]] = []
-    for prev_start, start in zip(starts, starts[1:]):
-        stop = min(start + width, n)
+    for prev_start, start, stop in zip(starts, starts[1:], starts[2:]):
         hit = rng.random((start - prev_start, stop - start)) < p
         us, vs = np.nonzero(hit)
         edges.extend(zip((us + prev_start).tolist(), (vs + start).tolist()))
-    return _from_edges(n, edges)
+    return _from_edges(starts[-1], edges)
 
 
 def _from_edges(n: int, edges: Iterable[tuple[int, int]], weight: float = 1.0) -> nx.DiGraph:

@@ -404,6 +404,11 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(graph="layered", graph_density=1.0), dict(graph="layered", graph_density=math.nextafter(1.0, 2.0))),
         (dict(graph="layered", graph_density=None), dict(graph="chain", graph_density=0.5)),
     ],
+    "graph_layers": [
+        (dict(graph_layers=1), dict(graph_layers=0)),
+        (dict(n_tasks=12, graph_layers=12), dict(n_tasks=12, graph_layers=13)),
+        (dict(graph="hds", graph_layers=None), dict(graph="g40", graph_layers=2)),
+    ],
     "partition": [(dict(partition="independent"), dict(partition="balanced"))],
     "reward_range": [
         (dict(reward_range=(TINY, TINY)), dict(reward_range=(0.0, 1.0))),

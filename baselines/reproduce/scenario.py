@@ -15,6 +15,7 @@ from typing import Any
 
 from ces_baselines.harness.runner import Job
 from ces_env.config import COST_FIELDS, make_config
+from ces_env.graphs import DEFAULT_DENSITY
 
 # One parameter set for every experiment (on top of the CESConfig defaults, which hold every protocol cost).
 REPRODUCTION_DEFAULTS = dict(maze_size=40, graph="lds", partition="interdependent", tasks_per_class=4)
@@ -46,9 +47,12 @@ PAPER_TASKS_PER_CLASS = 2
 groups), 1.50x. With knowledge shared only inside a group, a class of c tasks dealt over 10 groups is explored by about
 10 (1 - 0.9^c) groups; 10 (1 - 0.9^c) = 1.5 gives c = 1.54, and the field is an integer: 2 (ours was 4: 3.4x)."""
 PAPER_DEPTH_TASK_TIMES = 409.46 / PAPER_TASK_WORK_S
-"""Table 1 at 10 groups: 409.46 s is 11.1 task-times, so the 500-task graph is at most about 11 tasks deep. The
-layered families deal 500 tasks into round(sqrt(500)) = 22-wide layers, 23 deep, and take no depth parameter: this
-value is derived but NOT applied (a named gap; see the README)."""
+"""Table 1 at 10 groups: 409.46 s is 11.1 task-times, so no dependency path of the 500-task graph is longer than 11
+tasks (each task on it takes about one task's work). The layered families' own shape deals 500 tasks into
+round(sqrt(500)) = 22-wide layers, 23 deep (longest path 15-23 for ``lds``); the profile sets ``graph_layers`` =
+round(11.07) = 11, the deepest graph the paper's time allows: 11 layers of 45-46 tasks, with the family's in-degree
+kept (``ces_env.graphs.family_density``). It applies to every experiment on a layered family (Tables 1-2, Figure 2,
+the speed experiment, Theorem 3.3); the fixed graphs (G18/G40 stand-ins, independent tasks) keep their own depth."""
 
 PAPER_PROFILE: dict[str, Any] = dict(
     cost_unit="exploration",
@@ -62,6 +66,7 @@ PAPER_PROFILE: dict[str, Any] = dict(
     collect_ticks_per_group=round(PAPER_SPLIT_COLLECT / 2, 5),
     partition_ticks_per_task=round(PAPER_PARTITION, 5),
     tasks_per_class=PAPER_TASKS_PER_CLASS,
+    graph_layers=round(PAPER_DEPTH_TASK_TIMES),
 )
 PROFILES: dict[str, dict[str, Any]] = {"default": {}, "paper": PAPER_PROFILE}
 """Cost profiles: one set of overrides for every experiment. ``default`` is the CESConfig defaults, unchanged."""
@@ -116,8 +121,13 @@ SCALES = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 def make_job(scale: Scale, policy: str, seed: int, **overrides) -> Job:
     """A job on the reproduction defaults plus the experiment's scenario (capped only by the smoke scale)."""
     settings = {**REPRODUCTION_DEFAULTS, **PROFILES[scale.profile], **dict(scale.sets), **overrides}
+    if settings["graph"] not in DEFAULT_DENSITY:
+        # a depth belongs to the layered families: a fixed graph (G18/G40 stand-in, independent) keeps its own
+        settings.pop("graph_layers", None)
     if scale.max_tasks is not None:
         settings["n_tasks"] = min(settings.get("n_tasks", scale.max_tasks), scale.max_tasks)
+        if settings.get("graph_layers") is not None:  # a smoke graph cannot be deeper than its task count
+            settings["graph_layers"] = min(settings["graph_layers"], settings["n_tasks"])
     if scale.max_maze is not None:
         settings["maze_size"] = min(settings["maze_size"], scale.max_maze)
     if scale.max_agents is not None and settings.get("n_agents", 0) > scale.max_agents:
@@ -141,6 +151,12 @@ def with_cost_ratios(settings: dict[str, Any], controller: float | None, claim: 
     if claim is not None:
         settings.update(claim_latency_ticks=claim)
     return settings
+
+
+def profile_setting(scale: Scale, name: str, default: Any = None) -> Any:
+    """The value of config field ``name`` under the scale's profile and ``--set`` overrides (``default`` if neither
+    sets it), for an experiment that derives a scenario value from it."""
+    return {**PROFILES[scale.profile], **dict(scale.sets)}.get(name, default)
 
 
 def seeds(scale: Scale) -> range:

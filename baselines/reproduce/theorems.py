@@ -3,7 +3,6 @@ theorem's own model where it has one and in the simulator."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +10,17 @@ import numpy as np
 from ces_baselines.harness.runner import Job
 from ces_baselines.reproduce.analysis import Section, col, explain_groups, mean_of_lists, table, trend_verdict
 from ces_baselines.reproduce.plots import line_plot
-from ces_baselines.reproduce.scenario import CENTRALIZED, Scale, make_job, seeds
+from ces_baselines.reproduce.scenario import CENTRALIZED, Scale, make_job, profile_setting, seeds
 from ces_baselines.reproduce.stats import fmt
+from ces_env.graphs import layer_sizes
 
 # ---------------------------------------------------------------------------------------------------------- Thm 3.3
-THEOREM33_TASKS = 196  # layer width round(sqrt(196)) = 14, so density = degree / 14
+THEOREM33_TASKS = 196  # layer width round(sqrt(196)) = 14, so density = degree / 14 (with graph_layers: 196 / layers)
 
 
 def plan_theorem33(scale: Scale) -> dict[str, list[Job]]:
-    width = round(math.sqrt(THEOREM33_TASKS))
+    layers = profile_setting(scale, "graph_layers")
+    width = THEOREM33_TASKS / len(layer_sizes(THEOREM33_TASKS, layers))
     return {
         str(k): [
             make_job(

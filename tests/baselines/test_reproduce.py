@@ -1,5 +1,6 @@
 """A smoke run of ``ces-bench reproduce`` on the smoke scale: every experiment plans, runs, is analysed and reported."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,27 @@ def test_paper_profile_arithmetic():
     claim = PAPER_PROFILE["claim_latency_ticks"] + PAPER_PROFILE["peer_validate_ticks"]
     assert claim / service == pytest.approx(0.83 / 1.74, rel=0.01)  # Table 3's waiting per task
     assert 10 * (1 - 0.9 ** PAPER_PROFILE["tasks_per_class"]) == pytest.approx(1.5, abs=0.5)  # Table 1's 1.5x
+    assert PAPER_PROFILE["graph_layers"] == round(409.46 / 37)  # Table 1 at 10 groups: 11 task-times deep at most
+
+
+def test_paper_depth_reaches_the_layered_experiments_only():
+    """The profile's graph_layers goes to every job on a layered family (a 500-task Table 1 job gets an 11-deep
+    graph); the fixed graphs keep their own depth; a smoke graph is capped at its task count; Theorem 3.3 turns its
+    dependency degree into a density over the profile's layer width."""
+    from ces_baselines.reproduce.scenario import FULL, SMOKE, make_job
+    from ces_baselines.reproduce.theorems import THEOREM33_TASKS, plan_theorem33
+
+    paper, default = dataclasses.replace(FULL, profile="paper"), FULL
+    table1 = make_job(paper, "ces-centralized", 0, n_groups=10, n_agents=50, n_tasks=500).config()
+    assert table1.graph == "lds" and table1.graph_layers == 11
+    assert make_job(default, "ces-centralized", 0, n_tasks=500).config().graph_layers is None
+    assert make_job(paper, "ces-centralized", 0, n_tasks=90, graph="g18").config().graph_layers is None
+    smoke = dataclasses.replace(SMOKE, profile="paper")
+    assert make_job(smoke, "ces-centralized", 0, n_tasks=6).config().graph_layers == 6
+    degree = max(paper.theorem33_degrees)
+    density = plan_theorem33(paper)[str(degree)][0].config().graph_density
+    assert density == pytest.approx(min(1.0, degree / (THEOREM33_TASKS / 11)))
+    assert plan_theorem33(default)[str(degree)][0].config().graph_density == pytest.approx(degree / 14)
 
 
 def test_cli_reproduce_rejects_unknown_profiles_and_sets(capsys):
