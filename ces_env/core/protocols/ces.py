@@ -371,8 +371,10 @@ class DecentralizedControl(ControlProtocol):
             self.validator.clear(group)
 
     def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
-        """Central validation: the group entity sends the solution it validated, before its next job."""
-        if self.validator is not None and ticks > 0:
+        """Central validation: the group entity sends the solution it validated, before its next job. Not once the
+        group is done: like the centralized controller, whose queue is then cleared, its entity serves nothing more
+        (the recipients still learn the solution; only the entity's busy time is at stake)."""
+        if self.validator is not None and ticks > 0 and self.sim.group_remaining[group] > 0:
             self.validator.push(group, _SHARE, agent, ticks, front=True)
 
     def queue_lengths(self) -> np.ndarray:
