@@ -621,6 +621,12 @@ class CESSimulator:
         overhead = (c.split_ticks_per_group + c.collect_ticks_per_group) * inst.n_groups
         overhead += c.partition_ticks_per_task * inst.n_tasks
         per_task += c.share_ticks_per_recipient * inst.n_agents  # sharing a solution, at a server or not
+        if 0 < c.solution_error_prob < 1:
+            # a rejected solution is redone: allow the attempts that every task needs but with probability 1e-6
+            # (k with m * p^k <= 1e-6); with "twice" alone, one task rejected three times in a row (p=0.3: 2.7%)
+            # was truncated
+            p = c.solution_error_prob
+            per_task *= min(1000, max(1, math.ceil(math.log(1e-6 / inst.n_tasks) / math.log(p))))
         if c.crash_rate > 0:  # expected restarts of a worst-case execution, each losing it and a recovery
             survive = (1.0 - c.crash_rate) ** worst_explore
             restarts = min(1e9, 1.0 / survive - 1.0) if survive > 0 else 1e9

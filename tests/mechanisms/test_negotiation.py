@@ -207,3 +207,17 @@ def test_the_task_is_held_while_its_award_travels():
     assert AgentStatus(sim.agent_status[1]) == AgentStatus.CLAIMING
     assert AgentStatus(sim.agent_status[0]) == AgentStatus.IDLE
     assert list(sim.control.incoming[1]) == [0] and sim.exec_start_time[0] == -1
+
+
+def test_rejection_streaks_fit_in_the_automatic_max_ticks():
+    """One task rejected three times in a row (solution_error_prob=0.3, seed 0 under aco) once hit the automatic
+    max_ticks (then twice one worst-case attempt per task); the limit now allows the attempts that every task needs
+    but with probability 1e-6."""
+    config = dict(n_agents=1, n_groups=1, n_tasks=1, maze_size=2, tasks_per_class=1, knowledge_sharing="none")
+    config |= dict(speed_spread=0.5, agent_speed=2.5, solution_error_prob=0.3, claim_latency_ticks=0)
+    config |= dict(assign_service_ticks=0, validate_service_ticks=0, peer_validate_ticks=2, n_candidates=1)
+    env = ces_env.parallel_env(**config, control="aco", control_options={"queue_limit": 0})
+    rollout(env, 0)
+    sim = env.unwrapped.sim
+    assert sim.rejected_solutions >= 3  # the streak this test is about
+    assert sim.terminated and not sim.truncated
