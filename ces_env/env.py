@@ -77,13 +77,20 @@ in the group, each in [0, 1]); ``env.unwrapped.task_features(agent)`` gives ever
 (columns ``TASK_DYNAMIC_FEATURES``: status blocked/ready/taken/done as its group sees it, so a claim still in flight
 looks ready as in the slots; in the agent's group; class known by the agent; class explored by a groupmate now).
 
+**Array-level stepping** (what the trainer adapters use): ``env.unwrapped.reset_arrays(seed, options)`` and
+``env.unwrapped.step_arrays(actions)`` play the same episode as ``reset``/``step`` (same seed, same actions: same
+episode), with every agent's data as one array instead of a dict per agent: ``actions`` is ``(n,)`` integers (``-1``:
+no action, a wait that is not flagged invalid) and the result an :class:`ArrayStep` (observations ``(n, D)``, masks
+``(n, A)``, slot tasks ``(n, K)``, rewards ``(n,)``, elapsed ticks, and at the end metrics and stats).
+
 **Reset options.** ``reset(seed, options={"instance": inst})`` runs on a given :class:`ces_env.types.Instance`
 (made with ``ces_env.generator.assemble_instance`` or ``generate_instance``) instead of drawing one.
 
 **Version history.** v1: control protocols are pluggable (``control`` takes any registered protocol); a wait lasts
 until something changes for the agent (``wait_ticks=None``) and cannot stall; ``reward_mode="time"``; infos carry
 ``elapsed_ticks`` (and ``truncation_reason`` at the end); the time feature is squashed over the lower bound; agent
-features ``index_in_group`` and ``decider_rank``; non-integer actions are refused. v0: first release.
+features ``index_in_group`` and ``decider_rank``; non-integer actions are refused; ``reset_arrays``/``step_arrays``
+(the same episodes, as arrays). v0: first release.
 """
 
 from __future__ import annotations
@@ -91,12 +98,14 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from ces_env import kernels
 from ces_env.config import CESConfig, make_config
 from ces_env.core.lower_bound import min_task_durations
 from ces_env.core.simulator import CESSimulator
@@ -118,6 +127,36 @@ RENDER_MODES = ("human", "ansi", "rgb_array")
 AgentID = str
 Observation = dict[str, np.ndarray]  # {"observation": (D,) float32, "action_mask": (A,) int8}
 ActionType = int
+
+
+NO_ACTION = -1
+"""In :meth:`CESParallelEnv.step_arrays`: the agent gives no action (it waits; unlike a masked-out action, this is not
+flagged invalid). ``step`` treats an agent missing from its dict, or given ``None``, the same way."""
+
+
+@dataclass(frozen=True, eq=False)
+class ArrayStep:
+    """What :meth:`CESParallelEnv.reset_arrays` and :meth:`CESParallelEnv.step_arrays` return: every agent's row.
+
+    Row i is agent ``agent_{i}``; in ``ces_v1`` every agent is live until the episode ends, so there are always n
+    rows. The arrays are the env's own for this step: a caller that keeps them past the next step need not copy them
+    (each step builds new ones), but must not write the masks it wants the env to enforce (the env keeps a copy)."""
+
+    observations: np.ndarray  # (n, D) float32
+    masks: np.ndarray  # (n, A) int8, 1 where the action is legal
+    slot_tasks: np.ndarray  # (n, K) int64: task id in each candidate slot, -1 for an empty slot
+    rewards: np.ndarray  # (n,) float64 (zeros at reset)
+    elapsed_ticks: int  # ticks since the previous step (0 at reset)
+    invalid: np.ndarray  # (n,) bool: the agent's action was masked out and played as a wait
+    terminated: bool
+    truncated: bool  # and not terminated
+    metrics: dict[str, Any] | None = None  # at the episode's end: info["metrics"]
+    stats: dict[str, Any] | None = None  # at the episode's end: info["stats"]
+    truncation_reason: str | None = None  # at the episode's end
+
+    @property
+    def over(self) -> bool:
+        return self.terminated or self.truncated
 
 
 class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
@@ -204,11 +243,26 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         if seed is not None:
             self._np_random = np.random.default_rng(seed)
         options = dict(options or {})
+        self._warn_unknown_options(options)
+        return self._as_dicts(self._reset_core(options))
+
+    def reset_arrays(self, seed: int | None = None, options: dict[str, Any] | None = None) -> ArrayStep:
+        """:meth:`reset` with every agent's data as one array (see :class:`ArrayStep`); the same episode."""
+        if seed is not None:
+            self._np_random = np.random.default_rng(seed)
+        options = dict(options or {})
+        self._warn_unknown_options(options)
+        return self._reset_core(options)
+
+    @staticmethod
+    def _warn_unknown_options(options: dict[str, Any]) -> None:
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
             warnings.warn(
-                f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})", stacklevel=2
+                f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})", stacklevel=3
             )
+
+    def _reset_core(self, options: dict[str, Any]) -> ArrayStep:
         instance = options.get("instance")
         if instance is None:
             instance = generate_instance(self.config, self.np_random)
@@ -219,10 +273,8 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         self.agents = self.possible_agents[:]
         self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too
         self.sim.advance()
-        observations, infos = self._observe()
-        for info in infos.values():
-            info["elapsed_ticks"] = 0
-        return observations, infos
+        n = self.config.n_agents
+        return self._arrays(np.zeros(n), 0, np.zeros(n, dtype=bool))
 
     def step(
         self, actions: dict[AgentID, ActionType]
@@ -233,13 +285,51 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         dict[AgentID, bool],
         dict[AgentID, dict[str, Any]],
     ]:
-        sim = self.sim  # raises before the first reset
+        if self._simulator is None:
+            raise RuntimeError("call reset() before step() (no episode has started)")
         if not self.agents:
             return {}, {}, {}, {}, {}
         unknown = set(actions) - set(self.agents)
         if unknown:
             raise ValueError(f"actions given for agents that are not live: {sorted(unknown)}")
-        task_choices, moves, invalid = self._decode(actions)
+        chosen = np.full(self.config.n_agents, NO_ACTION, dtype=np.int64)
+        for name, raw in actions.items():
+            if raw is not None:
+                i = self.agent_name_mapping[name]
+                chosen[i] = self._as_action(name, i, raw)
+        result = self._step_core(chosen)
+        observations, infos = self._as_dicts(result)
+        rewards = {a: float(result.rewards[i]) for i, a in enumerate(self.possible_agents)}
+        terminations = dict.fromkeys(self.possible_agents, result.terminated)
+        truncations = dict.fromkeys(self.possible_agents, result.truncated)
+        for i in np.flatnonzero(result.invalid).tolist():
+            infos[self.possible_agents[i]]["invalid_action"] = True
+        if result.over:
+            for info in infos.values():
+                info["metrics"] = result.metrics
+                info["stats"] = result.stats
+                info["truncation_reason"] = result.truncation_reason
+        return observations, rewards, terminations, truncations, infos
+
+    def step_arrays(self, actions: np.ndarray) -> ArrayStep:
+        """:meth:`step` with every agent's action in one ``(n,)`` integer array (:data:`NO_ACTION` for none) and the
+        result as arrays (see :class:`ArrayStep`); the same episode as :meth:`step` given the same actions."""
+        if self._simulator is None:
+            raise RuntimeError("call reset() or reset_arrays() before step_arrays() (no episode has started)")
+        if not self.agents:
+            raise RuntimeError("the episode is over: call reset() or reset_arrays() before step_arrays()")
+        chosen = np.asarray(actions)
+        n = self.config.n_agents
+        if chosen.shape != (n,) or chosen.dtype.kind not in "iu":
+            raise TypeError(
+                f"step_arrays: actions must be an integer array of shape ({n},), got {chosen.dtype} {chosen.shape}"
+            )
+        return self._step_core(chosen.astype(np.int64, copy=False))
+
+    def _step_core(self, chosen: np.ndarray) -> ArrayStep:
+        """Apply ``chosen`` (n,) int64 actions, advance to the next decision, and report."""
+        sim = self.sim
+        task_choices, moves, invalid = self._decode(chosen)
         sim.decide(task_choices, moves)
         sim.advance()
         elapsed = sim.time - self._clock  # summed over the steps of an episode: exactly ET
@@ -254,26 +344,12 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             charged = sim.max_ticks - (self._clock - elapsed) if sim.stalled else elapsed
             earned = np.full_like(earned, -charged / self.config.reward_time_scale)
         earned -= self.config.time_penalty * elapsed
-
-        observations, infos = self._observe()
-        rewards = {a: float(earned[i]) for i, a in enumerate(self.agents)}
-        terminations = {a: bool(sim.terminated) for a in self.agents}
-        truncations = {a: bool(sim.truncated and not sim.terminated) for a in self.agents}
-        for a in self.agents:
-            infos[a]["elapsed_ticks"] = elapsed
-        for a in invalid:
-            infos[a]["invalid_action"] = True
-        if sim.terminated or sim.truncated:
-            metrics, stats = sim.metrics(), sim.stats()
-            reason = sim.truncation_reason
-            for a in self.agents:
-                infos[a]["metrics"] = metrics
-                infos[a]["stats"] = stats
-                infos[a]["truncation_reason"] = reason
+        result = self._arrays(earned, elapsed, invalid)
+        if result.over:
             self.agents = []
         if self.render_mode == "human":
             self.render()
-        return observations, rewards, terminations, truncations, infos
+        return result
 
     def state(self) -> np.ndarray:
         return self._builder.state(self.sim)
@@ -378,43 +454,54 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             if have != want:
                 raise ValueError(f"reset option 'instance': it has {name}={have} but the env's config has {want}")
 
-    def _observe(self) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
-        obs, masks, slot_tasks = self._builder.build(self.sim)
-        self._masks = masks.copy()
-        groups = self.sim.instance.agent_group
-        observations = {a: {"observation": obs[i], "action_mask": masks[i]} for i, a in enumerate(self.agents)}
+    def _arrays(self, rewards: np.ndarray, elapsed: int, invalid: np.ndarray) -> ArrayStep:
+        """The current observations and masks of every agent, with the step's rewards and outcome."""
+        sim = self.sim
+        obs, masks, slot_tasks = self._builder.build(sim)
+        self._masks = masks.copy()  # the env's own copy: callers may write the masks they are given
+        terminated = bool(sim.terminated)
+        over = terminated or bool(sim.truncated)
+        return ArrayStep(
+            observations=obs,
+            masks=masks,
+            slot_tasks=slot_tasks,
+            rewards=rewards,
+            elapsed_ticks=int(elapsed),
+            invalid=invalid,
+            terminated=terminated,
+            truncated=over and not terminated,
+            metrics=sim.metrics() if over else None,
+            stats=sim.stats() if over else None,
+            truncation_reason=sim.truncation_reason if over else None,
+        )
+
+    def _as_dicts(self, result: ArrayStep) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
+        """PettingZoo's per-agent dicts over an :class:`ArrayStep` (views of its rows, no copies)."""
+        obs, masks, slots = result.observations, result.masks, result.slot_tasks
+        groups = self.sim.instance.agent_group.tolist()
+        elapsed = result.elapsed_ticks
+        observations = {a: {"observation": obs[i], "action_mask": masks[i]} for i, a in enumerate(self.possible_agents)}
         infos = {
-            a: {"action_mask": masks[i], "group": int(groups[i]), "candidates": slot_tasks[i]}
-            for i, a in enumerate(self.agents)
+            a: {"action_mask": masks[i], "group": groups[i], "candidates": slots[i], "elapsed_ticks": elapsed}
+            for i, a in enumerate(self.possible_agents)
         }
         return observations, infos
 
-    def _decode(self, actions: dict[str, int]) -> tuple[dict[int, int], dict[int, int], list[str]]:
-        """Turn env actions into simulator decisions; masked-out actions become waits (or raise in strict mode)."""
-        layout = self._builder.actions
-        masks = self._masks
-        task_choices: dict[int, int] = {}
-        moves: dict[int, int] = {}
-        invalid: list[str] = []
-        for name, raw in actions.items():
-            if raw is None:
-                continue
-            i = self.agent_name_mapping[name]
-            action = self._as_action(name, i, raw)
-            if not (0 <= action < layout.n_actions) or not masks[i, action]:
-                if self.config.strict_actions:
-                    legal = np.flatnonzero(masks[i]).tolist()
-                    raise ValueError(
-                        f"{name}: action {action} is masked out at tick {self.sim.time} (legal actions: {legal})"
-                    )
-                invalid.append(name)
-                action = 0
-            if action == 0:
-                continue
-            if action < layout.first_move:
-                task_choices[i] = action - 1
-            else:
-                moves[i] = action - layout.first_move
+    def _decode(self, chosen: np.ndarray) -> tuple[dict[int, int], dict[int, int], np.ndarray]:
+        """Turn (n,) env actions into simulator decisions; masked-out actions become waits (or raise in strict mode).
+
+        Returns task choices and moves by agent index, and which agents' actions were masked out."""
+        takers, slots, movers, directions, invalid = kernels.decode_actions(
+            chosen, self._masks, self._builder.actions.first_move, NO_ACTION
+        )
+        if self.config.strict_actions and invalid.any():
+            i = int(np.flatnonzero(invalid)[0])
+            raise ValueError(
+                f"{self.possible_agents[i]}: action {int(chosen[i])} is masked out at tick {self.sim.time} "
+                f"(legal actions: {np.flatnonzero(self._masks[i]).tolist()})"
+            )
+        task_choices = dict(zip(takers.tolist(), slots.tolist(), strict=True))
+        moves = dict(zip(movers.tolist(), directions.tolist(), strict=True))
         return task_choices, moves, invalid
 
     def _as_action(self, name: str, index: int, raw: Any) -> int:

@@ -171,9 +171,7 @@ def test_masks_reach_maskable_ppo():
         masks = get_action_masks(vec)
         np.testing.assert_array_equal(masks, vec.action_masks())
         # the env's own mask for the agent each row presents (its last observation of that agent)
-        env_masks = [
-            row.driver.observations[agent]["action_mask"] for row, agent in zip(vec._rows, vec.presented_agents())
-        ]
+        env_masks = [row.driver.mask(agent) for row, agent in zip(vec._rows, vec.presented_agents())]
         np.testing.assert_array_equal(masks, np.stack(env_masks).astype(bool))
         vec.step(random_actions(masks, rng))  # strict_actions: a masked-out action would raise
 

@@ -217,7 +217,10 @@ class EnvCopy:
     def decision_rows(self) -> list[DecisionRow]:
         d = self.driver
         env = d.env.unwrapped
-        return [self.rows.row(env, agent, d.observations[agent], d.infos[agent]) for agent in d.choosers]
+        return [
+            self.rows.row(env, agent, d.observation_dict(agent), {"candidates": d.candidates(agent)})
+            for agent in d.choosers
+        ]
 
 
 def greedy_episodes(net: GraphPolicyNet, config: CESConfig, seeds: list[int], width: int = 16) -> list[dict]:
@@ -247,7 +250,8 @@ def greedy_episodes(net: GraphPolicyNet, config: CESConfig, seeds: list[int], wi
             driver, builder = copies[c]
             env = driver.env.unwrapped
             for agent in driver.choosers:
-                rows.append(builder.row(env, agent, driver.observations[agent], driver.infos[agent]))
+                observation = driver.observation_dict(agent)
+                rows.append(builder.row(env, agent, observation, {"candidates": driver.candidates(agent)}))
                 owners.append((c, agent))
         actions = greedy_actions(net, rows)
         per_copy: dict[int, dict[str, int]] = {c: {} for c in active}

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ces_env.env import CESParallelEnv
+from ces_env import kernels
+from ces_env.env import NO_ACTION, ArrayStep, CESParallelEnv
 
 Observations = dict[str, dict[str, np.ndarray]]
 Infos = dict[str, dict[str, Any]]
@@ -31,6 +32,9 @@ class DecisionDriver:
     agent-id order) or ``over`` is True. Rewards and elapsed ticks of every env step since the last ``drain_*`` call
     are kept twice: per agent (for multi-agent trainers, which credit each agent between its own decisions) and for
     the team (for one shared policy; see :meth:`team_reward`).
+
+    It drives the env through its array-level API (``reset_arrays``/``step_arrays``: the same episodes as
+    ``reset``/``step``), so that no per-agent dict is built for the many env steps in which nobody has a choice.
     """
 
     def __init__(self, env: CESParallelEnv):
@@ -44,10 +48,10 @@ class DecisionDriver:
         self.agent_elapsed = np.zeros(n, dtype=np.int64)
         self.team_reward = 0.0
         self.team_elapsed = 0
-        self.observations: Observations = {}
-        self.infos: Infos = {}
+        self.last: ArrayStep | None = None  # the env's latest answer
         self.choosers: list[str] = []
-        self._forced: dict[str, int] = {}
+        self._forced = np.zeros(0, dtype=np.int64)  # agents with one legal action that is not wait
+        self._forced_actions = np.zeros(0, dtype=np.int64)
         self.over = False
         self.terminated = False
         self.truncated = False
@@ -62,9 +66,7 @@ class DecisionDriver:
         self.team_elapsed = 0
         self.over = self.terminated = self.truncated = False
         self.env_steps = 0
-        observations, infos = self.env.reset(seed=seed, options=options)
-        self._add_elapsed(infos)
-        self._settle(observations, infos)
+        self._settle(self.env.reset_arrays(seed=seed, options=options))
 
     def step(self, actions: dict[str, int]) -> None:
         """Play the choosers' actions (every chooser must have one) and advance to the next real decision or the end.
@@ -78,18 +80,73 @@ class DecisionDriver:
         extra = sorted(set(actions) - set(self.choosers))
         if extra:
             raise ValueError(f"actions given for agents that have no decision now: {extra} (choosers {self.choosers})")
-        self._step_env({**self._forced, **{a: int(actions[a]) for a in self.choosers}})
+        chosen = self._forced_row()
+        for agent in self.choosers:
+            chosen[self.index[agent]] = int(actions[agent])
+        self._settle(self._env_step(chosen))
+
+    @property
+    def result(self) -> ArrayStep:
+        """The env's latest answer (observations, masks and slot tasks of every agent)."""
+        if self.last is None:
+            raise RuntimeError("call reset() first")
+        return self.last
+
+    def observation(self, agent: str) -> np.ndarray:
+        """(D,) float32: ``agent``'s current observation."""
+        return self.result.observations[self.index[agent]]
+
+    def mask(self, agent: str) -> np.ndarray:
+        """(A,) int8: ``agent``'s current action mask."""
+        return self.result.masks[self.index[agent]]
+
+    def observation_dict(self, agent: str) -> dict[str, np.ndarray]:
+        """``agent``'s observation as the ParallelEnv gives it: ``{"observation": (D,), "action_mask": (A,)}``."""
+        i = self.index[agent]
+        return {"observation": self.result.observations[i], "action_mask": self.result.masks[i]}
+
+    def candidates(self, agent: str) -> np.ndarray:
+        """(K,) int64: the task id in each of ``agent``'s candidate slots, -1 for an empty slot."""
+        return self.result.slot_tasks[self.index[agent]]
+
+    @property
+    def observations(self) -> Observations:
+        """The ParallelEnv's per-agent observation dicts (views of the current arrays)."""
+        return {agent: self.observation_dict(agent) for agent in self.agent_names}
+
+    @property
+    def infos(self) -> Infos:
+        """The ParallelEnv's per-agent infos (action mask, group, candidates; at the end metrics and stats)."""
+        result = self.result
+        groups = self.env.sim.instance.agent_group.tolist()
+        final = self._final_fields()
+        return {
+            a: {
+                "action_mask": result.masks[i],
+                "group": groups[i],
+                "candidates": result.slot_tasks[i],
+                "elapsed_ticks": result.elapsed_ticks,
+                **final,
+            }
+            for i, a in enumerate(self.agent_names)
+        }
 
     def final_metrics(self) -> dict[str, Any]:
         """The finished episode's metrics (``info["metrics"]`` of its last step)."""
-        return next(iter(self.infos.values()))["metrics"]
+        return self.final_info()["metrics"]
 
     def final_info(self) -> dict[str, Any]:
-        """The finished episode's last info of one agent (metrics, stats, truncation reason)."""
-        return next(iter(self.infos.values()))
+        """The finished episode's final info fields (metrics, stats, truncation reason)."""
+        final = self._final_fields()
+        if not final:
+            raise RuntimeError("the episode is not over: it has no final info yet")
+        return final
 
-    def mask(self, agent: str) -> np.ndarray:
-        return self.observations[agent]["action_mask"]
+    def _final_fields(self) -> dict[str, Any]:
+        result = self.result
+        if not result.over:
+            return {}
+        return {"metrics": result.metrics, "stats": result.stats, "truncation_reason": result.truncation_reason}
 
     # ------------------------------------------------------------------------------------------------- credit
     def drain_team(self) -> tuple[float, int]:
@@ -108,61 +165,44 @@ class DecisionDriver:
         return reward, elapsed
 
     # ------------------------------------------------------------------------------------------------- internals
-    def _settle(self, observations: Observations, infos: Infos) -> None:
+    def _settle(self, result: ArrayStep) -> None:
         """Store the env's answer; while nobody has a choice and the episode goes on, step with the forced actions.
 
         This terminates: each env step ends at the next tick where some agent must decide, and the env truncates at
         ``max_ticks`` (and, with the default waits, as soon as nothing is pending)."""
         while True:
-            self.observations, self.infos = observations, infos
+            self.last = result
             if self.over:
-                self.choosers, self._forced = [], {}
+                self.choosers = []
+                self._forced = self._forced_actions = np.zeros(0, dtype=np.int64)
                 return
-            self._classify()
+            self._classify(result.masks)
             if self.choosers:
                 return
-            observations, infos = self._env_step(self._forced)
+            result = self._env_step(self._forced_row())
 
-    def _step_env(self, actions: dict[str, int]) -> None:
-        observations, infos = self._env_step(actions)
-        self._settle(observations, infos)
+    def _forced_row(self) -> np.ndarray:
+        """(n,) actions: the forced agents' single legal action, no action for everyone else."""
+        chosen = np.full(len(self.agent_names), NO_ACTION, dtype=np.int64)
+        chosen[self._forced] = self._forced_actions
+        return chosen
 
-    def _env_step(self, actions: dict[str, int]) -> tuple[Observations, Infos]:
-        observations, rewards, terminations, truncations, infos = self.env.step(actions)
+    def _env_step(self, chosen: np.ndarray) -> ArrayStep:
+        result = self.env.step_arrays(chosen)
         self.env_steps += 1
-        if rewards:
-            values = np.fromiter(rewards.values(), dtype=np.float64, count=len(rewards))
-            self.agent_reward[self._positions(rewards)] += values
-            self.team_reward += float(values[0]) if self._shared_reward else float(values.sum())
-        self._add_elapsed(infos)
-        if not self.env.agents:  # PettingZoo: the live-agent list empties when the episode ends
+        rewards = result.rewards
+        self.agent_reward += rewards
+        self.team_reward += float(rewards[0]) if self._shared_reward else float(rewards.sum())
+        self.team_elapsed += result.elapsed_ticks
+        self.agent_elapsed += result.elapsed_ticks
+        if result.over:
             self.over = True
-            self.terminated = any(terminations.values())
-            self.truncated = any(truncations.values()) and not self.terminated
-        return observations, infos
+            self.terminated = result.terminated
+            self.truncated = result.truncated
+        return result
 
-    def _add_elapsed(self, infos: Infos) -> None:
-        if not infos:
-            return
-        elapsed = int(next(iter(infos.values())).get("elapsed_ticks", 0))
-        self.team_elapsed += elapsed
-        self.agent_elapsed[self._positions(infos)] += elapsed
-
-    def _positions(self, per_agent: dict[str, Any]) -> slice | list[int]:
-        """Indices of a per-agent dict's keys: every agent, in id order, while all are live (the usual case)."""
-        if len(per_agent) == len(self.agent_names) and list(per_agent) == self.agent_names:
-            return slice(None)
-        return [self.index[agent] for agent in per_agent]
-
-    def _classify(self) -> None:
-        """Split the live agents: ``choosers`` (two or more legal actions) and ``_forced`` (one legal action that is
-        not wait: they have no choice but to take it). The others need not decide and wait."""
-        self.choosers = []
-        self._forced = {}
-        for agent, obs in self.observations.items():
-            mask = obs["action_mask"]
-            legal = np.count_nonzero(mask)
-            if legal > 1:
-                self.choosers.append(agent)
-            elif legal == 1 and not mask[0]:
-                self._forced[agent] = int(mask.argmax())
+    def _classify(self, masks: np.ndarray) -> None:
+        """Split the agents: ``choosers`` (two or more legal actions) and the forced (one legal action that is not
+        wait: they have no choice but to take it). The others need not decide and wait."""
+        choosers, self._forced, self._forced_actions = kernels.classify_rows(masks)
+        self.choosers = [self.agent_names[i] for i in choosers.tolist()]

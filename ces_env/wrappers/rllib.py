@@ -122,7 +122,7 @@ class CESMultiAgentEnv(MultiAgentEnv):
         self._env.close()
 
     def _present(self, agent: str, elapsed: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        obs = self._driver.observations[agent]
-        info = self._driver.infos[agent]
-        observation = {OBS_KEY: obs["observation"], MASK_KEY: obs["action_mask"].astype(np.float32)}
-        return observation, {"elapsed_ticks": elapsed, "group": info["group"], "candidates": info["candidates"]}
+        driver = self._driver
+        observation = {OBS_KEY: driver.observation(agent), MASK_KEY: driver.mask(agent).astype(np.float32)}
+        group = int(self._env.sim.instance.agent_group[driver.index[agent]])
+        return observation, {"elapsed_ticks": elapsed, "group": group, "candidates": driver.candidates(agent)}

@@ -83,7 +83,7 @@ class _Row:
         return self.driver.choosers[self.position]
 
     def observation(self) -> np.ndarray:
-        return self.driver.observations[self.agent]["observation"]
+        return self.driver.observation(self.agent)
 
     def action_mask(self) -> np.ndarray:
         """The presented agent's mask as bools (MaskablePPO's format)."""
@@ -228,7 +228,7 @@ class SB3VecEnv(VecEnv):
             if driver.over:
                 dones[i] = True
                 final = driver.final_info()
-                info["terminal_observation"] = driver.observations[agent]["observation"].copy()
+                info["terminal_observation"] = driver.observation(agent).copy()
                 info["TimeLimit.truncated"] = driver.truncated and not driver.terminated
                 info["episode"] = {
                     "r": round(row.episode_return, 6),
