@@ -9,6 +9,7 @@ from ces_env.core.metrics import METRIC_KEYS
 from ces_env.core.simulator import CESSimulator
 from ces_env.env import CESParallelEnv, env, parallel_env
 from ces_env.generator import assemble_instance, generate_instance
+from ces_env.instance_cache import InstanceCache
 
 __version__ = "0.2.0"
 ENV_ID = "ces/ces-v1"
@@ -40,6 +41,7 @@ __all__ = [
     "METRIC_KEYS",
     "generate_instance",
     "assemble_instance",
+    "InstanceCache",
     "ENV_ID",
     "__version__",
 ]

@@ -69,6 +69,8 @@ makespan_ratio`` (``env.metrics()`` returns the same at any time), and ``info["s
 :class:`ces_env.config.CESConfig`; ``preset`` names a set of overrides in ``ces_env.config.PRESETS``. Unknown or
 inconsistent values raise :class:`ces_env.config.ConfigError`. ``trace=True`` records each episode's trace in
 ``env.unwrapped.sim.trace`` (:mod:`ces_env.core.trace`; the episode is the same as without it).
+``instance_cache=ces_env.InstanceCache()`` reuses the instance of a seed already played (by this env or any env
+given the same cache) instead of generating it again: the same episode, a cheaper reset for sweeps.
 
 **Task graph** (public information of the instance, for policies that reason over the whole DAG):
 ``env.unwrapped.task_graph()`` gives the CSR successors and predecessors, each task's group and its static features
@@ -110,6 +112,7 @@ from ces_env.config import CESConfig, make_config
 from ces_env.core.lower_bound import min_task_durations
 from ces_env.core.simulator import CESSimulator
 from ces_env.generator import generate_instance
+from ces_env.instance_cache import InstanceCache
 from ces_env.observations import ObservationBuilder
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
@@ -175,9 +178,13 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         preset: str | None = None,
         config: CESConfig | Mapping[str, Any] | None = None,
         trace: bool = False,
+        instance_cache: InstanceCache | None = None,
         **fields: Any,
     ) -> None:
         self.tracing = bool(trace)  # record each episode's trace (ces_env.core.trace); it never changes the episode
+        if instance_cache is not None and not isinstance(instance_cache, InstanceCache):
+            raise TypeError(f"instance_cache= must be a ces_env.InstanceCache, got {type(instance_cache).__name__}")
+        self.instance_cache = instance_cache  # instances reused by seed (ces_env.instance_cache); same episodes
         if isinstance(config, Mapping):  # a plain dict of fields, e.g. read from a file
             fields = {**config, **fields}
             config = None
@@ -244,7 +251,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             self._np_random = np.random.default_rng(seed)
         options = dict(options or {})
         self._warn_unknown_options(options)
-        return self._as_dicts(self._reset_core(options))
+        return self._as_dicts(self._reset_core(seed, options))
 
     def reset_arrays(self, seed: int | None = None, options: dict[str, Any] | None = None) -> ArrayStep:
         """:meth:`reset` with every agent's data as one array (see :class:`ArrayStep`); the same episode."""
@@ -252,7 +259,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             self._np_random = np.random.default_rng(seed)
         options = dict(options or {})
         self._warn_unknown_options(options)
-        return self._reset_core(options)
+        return self._reset_core(seed, options)
 
     @staticmethod
     def _warn_unknown_options(options: dict[str, Any]) -> None:
@@ -262,9 +269,11 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
                 f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})", stacklevel=3
             )
 
-    def _reset_core(self, options: dict[str, Any]) -> ArrayStep:
+    def _reset_core(self, seed: int | None, options: dict[str, Any]) -> ArrayStep:
         instance = options.get("instance")
-        if instance is None:
+        if instance is None and self.instance_cache is not None and seed is not None:
+            instance = self.instance_cache.instance(self.config, seed, self.np_random)
+        elif instance is None:
             instance = generate_instance(self.config, self.np_random)
         else:
             self._check_instance(instance)

@@ -16,6 +16,7 @@ from pettingzoo import ParallelEnv
 
 from ces_env.config import CESConfig
 from ces_env.env import parallel_env
+from ces_env.instance_cache import InstanceCache
 from ces_env.policies import Actions, Infos, Observations, Policy
 
 
@@ -60,16 +61,17 @@ def run_episode(
     *,
     on_step: Callable[[ParallelEnv, Step], None] | None = None,
     max_steps: int | None = None,
+    instance_cache: InstanceCache | None = None,
 ) -> EpisodeResult:
     """Play one episode of ``policy``: ``env.reset(seed=seed)``, ``policy.reset(env, seed)``, then steps until no
     agent is live (or ``max_steps`` steps).
 
     ``config`` is a :class:`CESConfig` (a fresh env is made from it) or an env to reuse (e.g. a test that inspects
     the simulator afterwards). ``on_step(env, step)`` is called after every step; its time is not counted in
-    ``step_seconds``.
+    ``step_seconds``. ``instance_cache`` is given to the fresh env (a sweep's cheap resets; same episode).
     """
     start = time.perf_counter()
-    env = parallel_env(config=config) if isinstance(config, CESConfig) else config
+    env = parallel_env(config=config, instance_cache=instance_cache) if isinstance(config, CESConfig) else config
     observations, infos = env.reset(seed=seed)
     policy.reset(env, seed)
     reset_done = time.perf_counter()

@@ -28,6 +28,7 @@ from ces_baselines import registry
 from ces_baselines.harness.results import RESULTS_FILE, _atomic_write_text, write_results
 from ces_env.config import CESConfig, ConfigError, make_config
 from ces_env.core.metrics import METRIC_KEYS
+from ces_env.instance_cache import InstanceCache
 from ces_env.policies import Policy
 from ces_env.runner import run_episode
 
@@ -142,11 +143,23 @@ def make_jobs(
 # --- one job ---------------------------------------------------------------------------------------------------------
 
 
+_INSTANCE_CACHE: InstanceCache | None = None
+
+
+def _process_instance_cache() -> InstanceCache:
+    """This process's instance cache: the jobs of a sweep are submitted seed by seed, so a process often plays
+    another policy on the seed it has just generated (the same episode, without generating its mazes again)."""
+    global _INSTANCE_CACHE
+    if _INSTANCE_CACHE is None:
+        _INSTANCE_CACHE = InstanceCache()
+    return _INSTANCE_CACHE
+
+
 def _execute(job: Job, cls: type[Policy]) -> dict:
     """Run ``job`` with the policy class ``cls`` (resolved by the caller, so that worker processes need no registry)."""
     config = job.config()
     key = job.key()
-    result = run_episode(cls(), config, job.seed)
+    result = run_episode(cls(), config, job.seed, instance_cache=_process_instance_cache())
     metrics = result.metrics
     if metrics is None:  # cannot happen without max_steps; a row must never be written without metrics
         raise RuntimeError(f"job {key}: the episode did not end")
@@ -234,7 +247,8 @@ def _run_local(
         max_workers=min(workers, len(pending)), initializer=exit_with_parent, initargs=(os.getpid(),)
     )
     try:
-        futures = {pool.submit(_execute, job, classes[job.policy]): key for key, job in pending}
+        by_seed = sorted(pending, key=lambda item: item[1].seed)  # stable: a seed's policies one after the other
+        futures = {pool.submit(_execute, job, classes[job.policy]): key for key, job in by_seed}
         for future in as_completed(futures):
             on_done(futures[future], future.result())
     except BaseException:  # an interrupt or a failed job: stop at once, finished rows are already saved
