@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -46,17 +45,11 @@ class CentralizedControl(ControlProtocol):
     def __init__(self, sim: CESSimulator) -> None:
         super().__init__(sim)
         n_groups = sim.instance.n_groups
-        self.queue: list[deque[tuple[int, int]]] = [deque() for _ in range(n_groups)]
-        self.job: list[tuple[int, int] | None] = [None] * n_groups  # (kind, agent) in service
+        # the controller is the shared FIFO single server (ces_env.core.protocols.fifo); an assignment request is a
+        # job without a service time: at the head it holds the server until the policy has decided (see _admit)
+        self.server = FifoServer(sim, self._service_done, frozenset({_VALIDATE, _SHARE}), admit=self._admit)
         self.deciding = np.full(n_groups, -1, dtype=np.int64)  # the agent whose assignment the policy decides
-        self.served_ticks = np.zeros(n_groups, dtype=np.int64)  # completed service time
-        self.job_start = np.zeros(n_groups, dtype=np.int64)
         self.parked: list[list[int]] = [[] for _ in range(n_groups)]
-        self._share_ticks = np.zeros(n_groups, dtype=np.int64)  # length of the group's pending share job
-        # service tokens: a service event carries (token * l + group); a service lost to an outage never concludes
-        self._token = np.zeros(n_groups, dtype=np.int64)
-        self.down = np.zeros(n_groups, dtype=bool)
-        self.interrupted: list[tuple[int, int, int] | None] = [None] * n_groups  # (kind, agent, ticks) to redo
         self._down_since = np.zeros(n_groups, dtype=np.int64)
         self._down_ticks = np.zeros(n_groups, dtype=np.int64)
         self._restoring = np.zeros(n_groups, dtype=bool)  # an outage end or an election is on its way
@@ -70,8 +63,7 @@ class CentralizedControl(ControlProtocol):
         group = int(self.sim.instance.agent_group[agent])
         self.sim.add_messages(1)  # the request to the controller
         self.sim.agent_status[agent] = AgentStatus.QUEUED
-        self.queue[group].append((_ASSIGN, agent))
-        self._serve_next(group)
+        self.server.push(group, _ASSIGN, agent, None)
 
     def task_deciders(self) -> list[int]:
         return sorted(int(a) for a in self.deciding if a >= 0)
@@ -83,70 +75,63 @@ class CentralizedControl(ControlProtocol):
         group = int(self.sim.instance.agent_group[agent])
         self.deciding[group] = -1
         self.sim.reserve(task, agent)  # the controller knows its own reservations: no conflict is possible
-        self._start_service(group, _ASSIGN, agent, self.sim.config.assign_service_ticks)
+        self.server.start(group, _ASSIGN, agent, self.sim.config.assign_service_ticks)
 
     def decline(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
         if self.deciding[group] == agent:
             self.deciding[group] = -1  # the controller keeps the request aside and serves its next job
-            self._serve_next(group)
+            self.server.release(group)
 
     def resume(self, agent: int) -> None:
         """The controller still holds the request: it queues again, with no new message."""
         group = int(self.sim.instance.agent_group[agent])
-        self.queue[group].append((_ASSIGN, agent))
-        self._serve_next(group)
+        self.server.push(group, _ASSIGN, agent, None)
 
     def submit(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
         self.sim.add_messages(1)  # the solution to the controller
-        self.queue[group].append((_VALIDATE, agent))
-        self._serve_next(group)
+        self.server.push(group, _VALIDATE, agent, self.sim.config.validate_service_ticks)
 
     def tasks_ready(self, group: int) -> None:
         waiting, self.parked[group] = self.parked[group], []
         for agent in sorted(waiting):
-            self.queue[group].append((_ASSIGN, agent))  # the controller still holds the request
+            self.server.push(group, _ASSIGN, agent, None, serve=False)  # the controller still holds the request
         if waiting:
-            self._serve_next(group)
+            self.server.serve_next(group)
 
     def group_finished(self, group: int) -> None:
         self.parked[group].clear()
-        self.queue[group].clear()
+        self.server.clear(group)
         self.deciding[group] = -1
-        self.interrupted[group] = None
 
     def knowledge_shared(self, group: int, agent: int, ticks: int) -> None:
         """The controller sends the solution it just validated to each recipient before its next job."""
         if ticks > 0:
-            self.queue[group].appendleft((_SHARE, agent))
-            self._share_ticks[group] = ticks
+            self.server.push(group, _SHARE, agent, ticks, front=True, serve=False)
 
     def agent_crashed(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
-        self.queue[group] = deque(job for job in self.queue[group] if job != (_ASSIGN, agent))
+        self.server.discard(group, _ASSIGN, agent)
         if agent in self.parked[group]:
             self.parked[group].remove(agent)
         if self.deciding[group] == agent:
             self.deciding[group] = -1
-            self._serve_next(group)
+            self.server.release(group)
 
     def blocked_reason(self) -> str | None:
         remaining = self.sim.group_remaining > 0
-        return "controller_down" if bool((self.down & ~self._restoring & remaining).any()) else None
+        return "controller_down" if bool((self.server.down & ~self._restoring & remaining).any()) else None
 
     def controller_down_ticks(self) -> int:
-        ongoing = np.where(self.down, self.sim.time - self._down_since, 0)
+        ongoing = np.where(self.server.down, self.sim.time - self._down_since, 0)
         return int((self._down_ticks + ongoing).sum())
 
     def queue_lengths(self) -> np.ndarray:
-        return np.array([len(q) for q in self.queue], dtype=np.int64)
+        return self.server.queue_lengths()
 
     def busy_ticks(self) -> np.ndarray:
-        busy = self.served_ticks.copy()
-        serving = np.array([job is not None for job in self.job])
-        busy[serving] += self.sim.time - self.job_start[serving]  # service in progress, up to now
-        return busy
+        return self.server.busy_ticks()
 
     @classmethod
     def task_overheads(cls, config: CESConfig) -> tuple[int, int]:
@@ -159,73 +144,36 @@ class CentralizedControl(ControlProtocol):
         tasks_per_group = np.bincount(instance.task_group, minlength=instance.n_groups)
         return int(tasks_per_group.max()) * per_task
 
-    def _serve_next(self, group: int) -> None:
-        """Serve the next job of an idle controller (FIFO); stop at an assignment that needs a decision."""
-        sim = self.sim
-        if self.down[group]:
-            return
-        while self.job[group] is None and self.deciding[group] < 0 and self.queue[group]:
-            kind, agent = self.queue[group].popleft()
-            if kind == _VALIDATE:
-                self._start_service(group, _VALIDATE, agent, sim.config.validate_service_ticks)
-            elif kind == _SHARE:
-                self._start_service(group, _SHARE, agent, int(self._share_ticks[group]))
-            elif sim.group_remaining[group] == 0:
-                sim.agent_status[agent] = AgentStatus.FINISHED
-            elif len(self.candidates(group)):
-                self.deciding[group] = agent
-            else:
-                self.parked[group].append(agent)
+    def _admit(self, group: int, kind: int, agent: int) -> bool:
+        """An assignment request at the head of the queue: the policy decides it (the server holds), or the agent is
+        finished (its group is done) or parked until a task of the group is ready (the server goes on)."""
+        if self.sim.group_remaining[group] == 0:
+            self.sim.agent_status[agent] = AgentStatus.FINISHED
+            return False
+        if len(self.candidates(group)):
+            self.deciding[group] = agent
+            return True
+        self.parked[group].append(agent)
+        return False
 
-    def _start_service(self, group: int, kind: int, agent: int, ticks: int) -> None:
-        if self.down[group]:  # decided at the tick the controller failed: served after the outage
-            self.interrupted[group] = (kind, agent, ticks)
-            return
-        self.job[group] = (kind, agent)
-        self.job_start[group] = self.sim.time
-        if self.sim.trace is not None:
-            self.sim.trace.service(group, self.sim.time, self.sim.time + ticks, kind != _ASSIGN, agent)
-        self._token[group] += 1
-        self.sim.schedule(self.sim.time + ticks, self._service_done, int(self._token[group]) * len(self.job) + group)
-
-    def _service_done(self, event: int) -> None:
+    def _service_done(self, group: int, kind: int, agent: int) -> None:
         sim = self.sim
-        token, group = divmod(event, len(self.job))
-        if token != self._token[group]:  # a service lost to an outage
-            return
-        job = self.job[group]
-        assert job is not None, "a controller finished a service it never started"
-        kind, agent = job
-        self.job[group] = None
-        self.served_ticks[group] += sim.time - self.job_start[group]
         if kind != _SHARE:  # (a share job's messages are counted when the solution is shared)
             sim.add_messages(1)  # the verdict, or the assignment, back to the agent
         if kind == _VALIDATE:
             sim.conclude_validation(agent)
         elif kind == _ASSIGN:
             sim.start_execution(agent, int(sim.agent_task[agent]))
-        if not sim.terminated:
-            self._serve_next(group)
 
     # -------------------------------------------------------------------------------------------- outage
     def _fail(self, group: int) -> None:
         sim = self.sim
-        if self.down[group] or sim.group_remaining[group] == 0:
+        if self.server.down[group] or sim.group_remaining[group] == 0:
             return
-        self.down[group] = True
         self._down_since[group] = sim.time
         if sim.faults is not None:
             sim.faults.counts["controller_outages"] += 1
-        job = self.job[group]
-        if job is not None:  # the service in progress is lost: redone from scratch after the outage
-            kind, agent = job
-            ticks = {_VALIDATE: sim.config.validate_service_ticks, _ASSIGN: sim.config.assign_service_ticks}.get(
-                kind, int(self._share_ticks[group])
-            )
-            self.served_ticks[group] += sim.time - self.job_start[group]
-            self.interrupted[group] = (kind, agent, ticks)
-            self.job[group] = None
-            self._token[group] += 1
+        self.server.fail(group)  # a service in progress is lost: redone from scratch after the outage
         config = sim.config
         if config.controller_outage_ticks is not None:
             self._restoring[group] = True
@@ -237,7 +185,7 @@ class CentralizedControl(ControlProtocol):
     def _elect(self, group: int) -> None:
         """The group has heard nothing for the timeout: it elects a new controller (a call and the votes)."""
         sim = self.sim
-        if not self.down[group] or sim.group_remaining[group] == 0:
+        if not self.server.down[group] or sim.group_remaining[group] == 0:
             return
         if sim.faults is not None:
             sim.faults.counts["elections"] += 1
@@ -246,19 +194,11 @@ class CentralizedControl(ControlProtocol):
 
     def _restore(self, group: int) -> None:
         sim = self.sim
-        if not self.down[group]:
+        if not self.server.down[group]:
             return
-        self.down[group] = False
         self._restoring[group] = False
         self._down_ticks[group] += sim.time - self._down_since[group]
-        if sim.group_remaining[group] == 0:
-            return
-        lost, self.interrupted[group] = self.interrupted[group], None
-        if lost is not None:
-            kind, agent, ticks = lost
-            self._start_service(group, kind, agent, ticks)
-        else:
-            self._serve_next(group)
+        self.server.restore(group, serve=sim.group_remaining[group] > 0)
 
 
 @dataclasses.dataclass(frozen=True)
