@@ -105,6 +105,7 @@ def test_reproduce_paper_profile_side_by_side_smoke(tmp_path):
     text = (tmp_path / "profiles.md").read_text()
     assert "| Table 1: ET(1 group) / ET(10 groups) | 6 |" in text
     assert "| Table 3: TWT(g) decentralized / centralized | 0.479 |" in text
+    assert "| Table 1 (10 groups): waiting / agent-time | not given |" in text  # ours only, beside Table 3's
     for profile in ("default", "paper"):
         summary = json.loads((tmp_path / profile / "summary.json").read_text())
         assert summary["profile"] == profile and summary["sets"] == {"speed_spread": 0.1}
