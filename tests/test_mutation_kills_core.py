@@ -51,3 +51,17 @@ def test_min_task_durations_are_integer_ticks():
     terms = lower_bound_terms(inst, config_for(inst, control="decentralized", **FREE))
     assert terms == {"chain": 5, "work": 5, "protocol": 0}  # work: ceil(9 cells / speed 2) = 5
     assert all(type(value) is int for value in terms.values())
+
+
+def test_central_validation_adds_the_validator_term_to_the_bound():
+    """Six one-move tasks, six agents, decentralized control with central validation: the group entity validates the
+    six solutions one at a time, 6 x 4 = 24 ticks, far above the chain (claim 3 + 1 move + validation 4 = 8) and the
+    work (1). Peer validation has no such term."""
+    inst = build_instance(
+        edges=[], rewards=[1.0] * 6, task_class=[0] * 6, mazes=[corridor_maze(1)], agent_group=[0] * 6
+    )
+    costs = dict(FREE, claim_latency_ticks=3, validate_service_ticks=4, peer_validate_ticks=4)
+    central = config_for(inst, control="decentralized", control_options={"validation": "central"}, **costs)
+    assert lower_bound_terms(inst, central) == {"chain": 8, "work": 1, "protocol": 24}
+    peers = config_for(inst, control="decentralized", **costs)
+    assert lower_bound_terms(inst, peers) == {"chain": 8, "work": 1, "protocol": 0}

@@ -379,3 +379,17 @@ def test_a_crashed_parked_agent_is_not_asked_when_a_task_becomes_ready(control):
     assert sim.control.parked == [[]]
     assert sim.task_deciders().tolist() == [0]
     assert sim.candidates(0).tolist() == [1]
+
+
+def test_a_claim_in_flight_stays_a_candidate_and_claiming_it_conflicts():
+    """Decentralized, two agents, one task, ``wait_ticks=1``. At 1 agent_0 claims the task and agent_1 waits; at 2
+    the claim has not reached agent_1 yet (latency 3: until 4), so the task is still its candidate in slot 0, and
+    claiming it is a conflict (2 - 1 = 1 claim message each, the lost claim resolving at 5)."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(3)], agent_group=[0, 0])
+    env, observations = traced(inst, control="decentralized", wait_ticks=1, **COSTS)
+    observations, infos = step(env, {"agent_0": 1})
+    assert (tick(env), task_deciders(observations)) == (2, ("agent_1",))
+    assert infos["agent_1"]["candidates"][0] == 0
+    step(env, {"agent_1": 1})
+    assert env.metrics()["conflicts"] == 1
+    assert [(c.tick, c.agent, c.won) for c in env.unwrapped.sim.trace.claims()] == [(1, 0, True), (2, 1, False)]
