@@ -158,8 +158,9 @@ class ScriptedPolicy(Policy):
                 task_deciders.append(agent)
             elif self.steered:
                 actions[agent] = self.walker.action(agent, obs["observation"], mask)
-        for agent, obs in observations.items():
-            self.walker.observe(agent, obs["observation"])
+        if self.steered:  # the walker's memory only exists in the steered mode
+            for agent, obs in observations.items():
+                self.walker.observe(agent, obs["observation"])
         if task_deciders:
             actions.update(self.choose_tasks(task_deciders, observations, infos))
         return actions
