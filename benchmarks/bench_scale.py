@@ -8,7 +8,9 @@ whole episode, reset included, per event, per env step and per agent-step. Pinne
 
 The ParallelEnv hands every live agent an observation at every step, so an env step costs O(n) whatever happens in
 it: the cost per *agent-step* is the figure that should stay flat as the scale grows, the cost per *event* grows with
-n / (events per step).
+n / (events per step). The same episode is then played through the array-level API (``reset_arrays``/``step_arrays``,
+the reward-first rule as one numpy expression; the script checks that it ends with the same metrics): no dict per
+agent, so what remains per step is the simulator's events and the compiled observation kernel.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import argparse
 import os
 import time
 
+import numpy as np
+
 from ces_env import parallel_env
 from ces_env.config import make_config
+from ces_env.env import NO_ACTION
 from ces_env.policies import RewardFirstPolicy
 from ces_env.runner import run_episode
 
@@ -52,7 +57,23 @@ def measure(n_tasks: int, n_agents: int, maze_size: int, seed: int) -> dict:
         "us_per_step": 1e6 * cpu / result.env_steps,
         "us_per_agent_step": 1e6 * cpu / result.agent_steps,
         "ET": result.metrics["ET"],
+        "metrics": result.metrics,
     }
+
+
+def measure_arrays(n_tasks: int, n_agents: int, maze_size: int, seed: int, expected_metrics: dict) -> dict:
+    """The same episode through ``step_arrays``: every agent with a legal slot takes slot 1 (the reward-first rule in
+    the automatic exploration mode), the others give no action."""
+    config = make_config(n_tasks=n_tasks, n_agents=n_agents, n_groups=n_agents // 10, maze_size=maze_size)
+    start = time.process_time()
+    env = parallel_env(config=config)
+    result = env.reset_arrays(seed=seed)
+    while not result.over:
+        result = env.step_arrays(np.where(result.masks[:, 1] == 1, 1, NO_ACTION))
+    cpu = time.process_time() - start
+    if result.metrics != expected_metrics:
+        raise RuntimeError(f"scale {n_tasks} tasks: the array-level episode differs from the ParallelEnv's")
+    return {"cpu_s": cpu, "us_per_event": 1e6 * cpu / env.sim.events_scheduled}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,17 +88,18 @@ def main(argv: list[str] | None = None) -> None:
     run_episode(RewardFirstPolicy(), make_config(preset="tiny"), 0)  # compile the numba kernels first
     print(
         "\n| tasks | agents | groups | events | env steps | agent-steps | CPU s | µs/event | µs/env step "
-        "| µs/agent-step |"
+        "| µs/agent-step | array API: CPU s | array API: µs/event |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n_tasks, n_agents in SCALES:
         if n_tasks > args.max_tasks:
             continue
         r = measure(n_tasks, n_agents, args.maze_size, args.seed)
+        a = measure_arrays(n_tasks, n_agents, args.maze_size, args.seed, r["metrics"])
         print(
             f"| {n_tasks:,} | {n_agents:,} | {n_agents // 10} | {r['events']:,} | {r['steps']:,} | "
             f"{r['agent_steps']:,} | {r['cpu_s']:.2f} | {r['us_per_event']:.1f} | {r['us_per_step']:.0f} | "
-            f"{r['us_per_agent_step']:.2f} |",
+            f"{r['us_per_agent_step']:.2f} | {a['cpu_s']:.2f} | {a['us_per_event']:.1f} |",
             flush=True,
         )
 
