@@ -190,7 +190,9 @@ def test_centralized_controller_shares_a_solution_right_after_validating_it():
     agent_1 (3..5, task1: task0 is reserved); agent_0's solution (explored 3..5) is validated 5..9, then the
     controller sends it to agent_1 (1 tick, 9..10) before validating agent_1's solution (explored 5..8): 10..14. The
     last solution completes the group, whose queue is cleared: no share after it. ET = 14 + 3 = 17; the controller
-    was busy 2 + 2 + 4 + 1 + 4 = 13 of the 13 ticks from 1 to 14."""
+    was busy 2 + 2 + 4 + 1 + 4 = 13 of the 13 ticks from 1 to 14. Messages: 3 requests (agent_0 asks again after its
+    validation and is parked), 2 assignments, 2 solutions, 2 verdicts, 2 shares (one learner each; the share job
+    itself sends no verdict): 11."""
     env, _ = traced(two_tasks_two_agents(), control="centralized", share_ticks_per_recipient=1, **COSTS)
     step(env, {"agent_0": 1})
     step(env, {"agent_1": 1})
@@ -204,6 +206,7 @@ def test_centralized_controller_shares_a_solution_right_after_validating_it():
     ]
     assert env.metrics()["ET"] == 17
     assert env.metrics()["controller_utilization"] == pytest.approx(1.0)
+    assert env.metrics()["messages"] == 11
 
 
 @pytest.mark.parametrize("control", ["centralized", "central validation"])
