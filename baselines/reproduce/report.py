@@ -92,8 +92,10 @@ def render(
         f"{costs.peer_validate_ticks}, share {costs.share_ticks_per_recipient}/recipient, split "
         f"{costs.split_ticks_per_group}/group, collect {costs.collect_ticks_per_group}/group, partition "
         f"{costs.partition_ticks_per_task}/task (independent only); knowledge sharing '{costs.knowledge_sharing}'; "
-        f"tasks per inference class {costs.tasks_per_class}. Table 3's 400x400 mazes scale the costs of an "
-        f"exploration-unit profile with the maze; a tick profile keeps them.",
+        f"tasks per inference class {costs.tasks_per_class}; layered graphs "
+        + ("about sqrt(m) deep" if given.graph_layers is None else f"{given.graph_layers} layers deep (graph_layers)")
+        + ". Table 3's 400x400 mazes scale the costs of an exploration-unit profile with the maze; a tick profile "
+        "keeps them.",
         "",
         f"Run: scale `{scale_name}`, {n_jobs} episodes taking {episode_seconds / 60:.1f} min of episode time in "
         f"all; this invocation took {elapsed / 60:.1f} min with {workers or os.cpu_count()} worker processes "
