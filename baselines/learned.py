@@ -168,6 +168,10 @@ class CheckpointPolicy(Policy):
         if not self.checkpoint:
             raise TypeError(f"{type(self).__name__} is a family: bind it to a checkpoint with learned_policy_class()")
         self.metadata = read_sidecar(self.checkpoint)
+        # also when the model comes cached from a parent that forked this worker after using torch: a worker that
+        # then runs torch with the parent's OpenMP thread count hangs in MKL's thread barrier (those threads were
+        # not forked)
+        _single_torch_thread_in_workers()
         self.model = self._load_cached()
 
     def _load_cached(self) -> Any:
