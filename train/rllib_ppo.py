@@ -5,7 +5,7 @@ each agent's own observation, wait or one of K ready-task slots, illegal actions
 machine: RLlib samples episodes on ``--num-env-runners`` processes, which a Ray cluster spreads over its nodes::
 
     python train/rllib_ppo.py --help
-    python train/rllib_ppo.py --iterations 50                      # local Ray instance, sampling in this process
+    python train/rllib_ppo.py --num-cpus 2                         # the quick preset: one sampling process, <= 15 min
     python train/rllib_ppo.py --num-env-runners 2 --num-cpus 3     # local Ray instance, two sampling processes
     python train/rllib_ppo.py --ray-address auto --num-env-runners 32 --train-batch-size 32000  # on a cluster node
     ces-bench run --policy rllib:train/checkpoints/rllib_ppo_small.pt,ces-decentralized \\
@@ -13,19 +13,23 @@ machine: RLlib samples episodes on ``--num-env-runners`` processes, which a Ray 
 
 What is learned. RLlib's new API stack: the env is ``ces_env.wrappers.rllib`` (its obs dicts hold only the agents
 with a real choice, each observation ``{"observations", "action_mask"}``), every agent maps to the module
-``"shared"``, and the module is RLlib's own action-masking PPO module
-(``ray.rllib.examples.rl_modules.classes.action_masking_rlm.ActionMaskingTorchRLModule``: masked logits, a separate
-value network). Steps are counted in agent steps, i.e. decisions, as ``ppo_shared.py`` counts them. With
-``reward_mode="time"`` each agent is paid minus the ticks since its previous decision (over ``reward_time_scale``), so
-an agent's undiscounted return is ``-ET / reward_time_scale``.
+``"shared"``, an RLlib wrapper (``ces_baselines.rllib_module``) around a plain torch network
+(``ces_baselines.rllib_policy.MaskedActorCritic``): by default ``ppo_shared.py``'s actor, one scorer shared across
+the K slots, and a separate value MLP; masked logits. Steps are counted in agent steps, i.e. decisions, as
+``ppo_shared.py`` counts them. With ``reward_mode="time"`` each agent is paid minus the ticks since its previous
+decision (over ``reward_time_scale``), so with ``gamma=1`` an agent's return from a decision is minus the ticks left
+to the end of the episode: the objective, ET, itself. The other defaults are ``ppo_shared.py``'s (batches of 2048
+decisions, 10 epochs of 128-row minibatches, Adam 3e-4, entropy 0.003, clip 0.2, no KL term) except GAE lambda, which
+here runs over one agent's decisions (``Args.gae_lambda``).
 
 Seeds. Every training episode plays a seed drawn from the training range (>= ``TRAIN_SEED_FLOOR`` = 10**6), one
 stream per env copy (:class:`TrainingEnv`: rooted at ``--seed``, the env runner and RLlib's per-copy seed); greedy
 validation plays ``VALIDATION_SEED_BASE + i``; reported evaluations use seeds below ``EVAL_SEED_LIMIT``. RLlib seeds
 torch, numpy and ``random`` in every env runner from ``--seed`` (``config.debugging(seed=...)``).
 
-Outputs. ``--out``: the shared module as one small torch file (``ces_baselines.rllib_policy.export_module``) and its
-JSON sidecar (CESConfig, these arguments, seeds, command, git commit, training statistics): ``rllib:PATH`` in the
+Outputs. ``--out``: the shared network as one small torch file (``ces_baselines.rllib_policy.export_network``:
+constructor arguments and weights, no optimizer; the harness loads it with torch alone, no Ray) and its JSON sidecar
+(CESConfig, these arguments, seeds, command, git commit, training statistics, CPU seconds): ``rllib:PATH`` in the
 harness plays it greedily. ``LOG_DIR/RUN_NAME/algorithm``: RLlib's full algorithm checkpoint (``--resume`` continues
 from it). ``LOG_DIR/RUN_NAME``: ``curve.csv`` (ET against decisions and agent-steps, per iteration and greedy
 validation), ``results.jsonl`` (RLlib's result dict of every iteration) and TensorBoard scalars when tensorboard is
@@ -38,6 +42,7 @@ import csv
 import dataclasses
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -54,8 +59,15 @@ from dataclass_cli import parse_args  # noqa: E402
 from evaluate import REPO_ROOT, reference_validation  # noqa: E402
 
 from ces_baselines.learned import TRAIN_SEED_FLOOR, VALIDATION_SEED_BASE, write_sidecar  # noqa: E402
-from ces_baselines.rllib_policy import MODULE_ID, export_module, greedy_episode  # noqa: E402
+from ces_baselines.rllib_policy import (  # noqa: E402
+    MODULE_ID,
+    NETWORKS,
+    MaskedActorCritic,
+    export_network,
+    greedy_episode,
+)
 from ces_env.config import make_config  # noqa: E402
+from ces_env.observations import ActionLayout, observation_size  # noqa: E402
 from ces_env.summary import parse_set  # noqa: E402
 
 try:
@@ -63,9 +75,9 @@ try:
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import ActionMaskingTorchRLModule
     from ray.tune.registry import register_env
 
+    from ces_baselines.rllib_module import MaskedActorCriticRLModule, network_weights
     from ces_env.wrappers.rllib import CESMultiAgentEnv
 except ImportError as error:  # pragma: no cover - exercised only without Ray
     raise ImportError('train/rllib_ppo.py needs Ray RLlib: pip install -c constraints.txt -e ".[ray]"') from error
@@ -97,40 +109,55 @@ class Args:
     start a local Ray instance."""
     num_cpus: int | None = None
     """CPUs of the local Ray instance (none: every core); ignored with --ray-address."""
-    num_env_runners: int = 0
+    num_env_runners: int = 1
     """Sampling processes (Ray actors, one CPU each); 0: sample in this process."""
-    num_envs_per_env_runner: int = 1
-    """Env copies each sampler steps together (batched module calls)."""
+    num_envs_per_env_runner: int = 8
+    """Env copies each sampler steps together (one batched module call for the choosers of all copies)."""
 
     # --- budget ----------------------------------------------------------------------------------------------------
-    iterations: int = 100
-    """Training iterations (each: sample train_batch_size decisions, then num_epochs passes of PPO updates)."""
-    max_minutes: float = 0.0
-    """Stop after the iteration that passes this many minutes of wall clock (0: no limit)."""
+    iterations: int = 150
+    """Training iterations (each: sample train_batch_size decisions, then num_epochs passes of PPO updates); 150 x
+    2048 is ppo_shared.py's 300k decisions."""
+    max_minutes: float = 14.0
+    """Stop after the iteration that passes this many minutes of wall clock (0: no limit), so that the quick preset
+    stays within 15 minutes on a busy machine."""
 
     # --- PPO -------------------------------------------------------------------------------------------------------
-    train_batch_size: int = 4000
-    """Decisions (agent steps) sampled per iteration, over all env runners."""
-    minibatch_size: int = 512
-    """Minibatch size of the PPO update."""
-    num_epochs: int = 5
+    train_batch_size: int = 2048
+    """Decisions (agent steps) sampled per iteration, over all env runners (ppo_shared.py: 16 copies x 128)."""
+    minibatch_size: int = 128
+    """Minibatch size of the PPO update (small minibatches, many gradient steps per sample: what made
+    ppo_shared.py learn within its budget)."""
+    num_epochs: int = 10
     """Passes over each iteration's batch."""
-    lr: float = 3e-4
-    """Adam step size."""
-    gamma: float = 0.995
-    """Discount per decision of an agent (near 1: a decision's effect on ET shows up many decisions later)."""
-    gae_lambda: float = 0.95
-    """GAE lambda."""
+    lr: float = 1e-4
+    """Adam step size, constant (RLlib schedules it by env steps, which are not decisions here). ppo_shared.py's 3e-4
+    (annealed there) peaked at 8.7 percent below CES's validation ET after 50k decisions, then the policy's entropy
+    collapsed and it drifted back to CES's ET; 1e-4 reached 12.3 percent below at 100k decisions."""
+    gamma: float = 1.0
+    """Discount per decision of an agent. 1: an agent's return is then minus the ticks from its decision to the end
+    (over reward_time_scale), the objective itself; a discount per decision rewards pushing the same ticks further
+    away by deciding less often, which teaches waiting (reports/learned.md, what was tried)."""
+    gae_lambda: float = 0.7
+    """GAE lambda, over each agent's own decisions. An agent decides about 7 times an episode, so 0.95 makes its
+    advantage nearly the Monte Carlo return (the whole episode's ET noise; the policy collapsed towards CES within
+    160k decisions); 0.7 bootstraps from the time-to-go critic after about 3 of its decisions, about as local as
+    ppo_shared.py's 0.95 over the interleaved decisions of all 10 agents."""
     clip_param: float = 0.2
     """PPO clipping of the probability ratio."""
-    entropy_coeff: float = 0.01
+    entropy_coeff: float = 0.003
     """Entropy bonus weight."""
     vf_loss_coeff: float = 0.5
     """Value loss weight."""
     grad_clip: float | None = 0.5
     """Gradient norm clipping (none: off)."""
+    network: str = "slots"
+    """The actor: slots (ppo_shared.py's slot scorer, one small network shared across the K ready-task slots) or mlp
+    (an MLP of --hidden layers over the observation, RLlib's default network)."""
+    slot_hidden: int = 64
+    """Width of the slot scorer (network slots)."""
     hidden: tuple[int, ...] = (128, 128)
-    """Hidden layer sizes of the policy network and of the (separate) value network."""
+    """Hidden layer sizes of the value network (and of the actor with network mlp)."""
     activation: str = "tanh"
     """Hidden activation: tanh or relu."""
 
@@ -139,14 +166,15 @@ class Args:
     """Root seed: RLlib's seeding of torch/numpy/random and the training episodes' seeds (all >= 10**6)."""
     torch_threads: int = 1
     """torch threads of the learner in this process (batches are small; more threads contend with sampling)."""
-    validate_every: int = 10
-    """Greedy validation every this many iterations (0: only at the end)."""
+    validate_every: int = 5
+    """Greedy validation every this many iterations (0: only at the end): 48 greedy episodes take a few seconds."""
     validation_episodes: int = 48
     """Validation seeds VALIDATION_SEED_BASE + 0..N-1 (disjoint from training and from evaluation seeds)."""
     keep_best: bool = True
     """Export the module with the best greedy validation ET (else the last one)."""
     out: str = "train/checkpoints/rllib_ppo_small.pt"
-    """The shared module's export, what rllib:PATH evaluates (a sidecar .json is written beside it)."""
+    """The shared network's export (plain torch, no optimizer), what rllib:PATH evaluates (a sidecar .json is
+    written beside it)."""
     log_dir: str = "runs"
     """curve.csv, results.jsonl, TensorBoard logs and RLlib's algorithm checkpoint go to LOG_DIR/RUN_NAME."""
     run_name: str = ""
@@ -160,7 +188,14 @@ class Args:
     """Worker processes of that evaluation."""
 
     def __post_init__(self) -> None:
-        positive = ("iterations", "train_batch_size", "minibatch_size", "num_epochs", "num_envs_per_env_runner")
+        positive = (
+            "iterations",
+            "train_batch_size",
+            "minibatch_size",
+            "num_epochs",
+            "num_envs_per_env_runner",
+            "slot_hidden",
+        )
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')}: must be >= 1, got {getattr(self, name)}")
@@ -171,6 +206,8 @@ class Args:
             raise ValueError(
                 f"--minibatch-size {self.minibatch_size} is larger than --train-batch-size {self.train_batch_size}"
             )
+        if self.network not in NETWORKS:
+            raise ValueError(f"--network: {self.network!r}; choose one of {', '.join(NETWORKS)}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"--activation: {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
         if not self.hidden or min(self.hidden) < 1:
@@ -255,12 +292,17 @@ def on_episode_end(*, episode: Any, metrics_logger: Any, **kwargs: Any) -> None:
 
 
 def model_config(args: Args) -> dict[str, Any]:
-    """The shared module's network (RLlib's DefaultModelConfig fields)."""
-    return {"fcnet_hiddens": list(args.hidden), "fcnet_activation": args.activation, "vf_share_layers": False}
+    """The shared module's network: MaskedActorCritic's arguments besides the spaces."""
+    return {
+        "network": args.network,
+        "slot_hidden": args.slot_hidden,
+        "hidden": list(args.hidden),
+        "activation": args.activation,
+    }
 
 
 def build_config(args: Args, env_config: dict[str, Any]) -> PPOConfig:
-    """The PPOConfig: new API stack, one shared action-masking module, steps counted in decisions."""
+    """The PPOConfig: new API stack, one shared masked actor-critic module, steps counted in decisions."""
     return (
         PPOConfig()
         .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
@@ -278,7 +320,7 @@ def build_config(args: Args, env_config: dict[str, Any]) -> PPOConfig:
         .rl_module(
             rl_module_spec=MultiRLModuleSpec(
                 rl_module_specs={
-                    MODULE_ID: RLModuleSpec(module_class=ActionMaskingTorchRLModule, model_config=model_config(args))
+                    MODULE_ID: RLModuleSpec(module_class=MaskedActorCriticRLModule, model_config=model_config(args))
                 }
             )
         )
@@ -287,6 +329,7 @@ def build_config(args: Args, env_config: dict[str, Any]) -> PPOConfig:
             gamma=args.gamma,
             lambda_=args.gae_lambda,
             clip_param=args.clip_param,
+            use_kl_loss=False,  # the clipped objective alone, as stable-baselines3's PPO (ppo_shared.py)
             entropy_coeff=args.entropy_coeff,
             vf_loss_coeff=args.vf_loss_coeff,
             grad_clip=args.grad_clip,
@@ -355,16 +398,25 @@ def _total(value: Any) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------ training
-def validate(module: Any, env_config: dict[str, Any], seeds: list[int]) -> float:
-    """Mean greedy ET of ``module`` on ``seeds`` (no truncation expected: greedy play never stalls)."""
-    return float(np.mean([greedy_episode(module, env_config, seed)["metrics"]["ET"] for seed in seeds]))
-
-
-def export_trained_module(algo: Any, args: Args) -> None:
-    """Export the learner's copy of the shared module to ``--out``. The env runners' copies are synced for acting
-    only (RLlib sends them the policy weights, not the value network's), so they are not the whole module."""
+def trained_network(algo: Any, config_space: tuple[int, int], args: Args) -> MaskedActorCritic:
+    """The learner's copy of the shared network as a plain torch network (what ``--out`` holds and the harness
+    plays); ``config_space`` is (observation size, number of actions)."""
+    network = MaskedActorCritic(*config_space, **model_config(args))
     weights = algo.learner_group.get_weights([MODULE_ID])[MODULE_ID]
-    export_module(args.out, ActionMaskingTorchRLModule, model_config(args), weights)
+    network.load_state_dict({k: torch_tensor(v) for k, v in network_weights(weights).items()})
+    network.eval()
+    return network
+
+
+def torch_tensor(value: Any) -> Any:
+    import torch
+
+    return torch.as_tensor(np.asarray(value))
+
+
+def validate(network: MaskedActorCritic, env_config: dict[str, Any], seeds: list[int]) -> float:
+    """Mean greedy ET of ``network`` on ``seeds`` (no truncation expected: greedy play never stalls)."""
+    return float(np.mean([greedy_episode(network, env_config, seed)["metrics"]["ET"] for seed in seeds]))
 
 
 def start_ray(args: Args) -> bool:
@@ -388,6 +440,11 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
     overrides = env_overrides(args)
     config = make_config(args.env_preset, **overrides)
     env_config = {"config": config}
+    spaces = (
+        observation_size(config.n_candidates, config.view_radius, config.exploration_mode == "steered"),
+        ActionLayout(config).n_actions,
+    )
+    load_start = os.getloadavg()[0]
     run_name = args.run_name or f"rllib_ppo_{args.env_preset}_{args.control}_s{args.seed}"
     run_dir = Path(args.log_dir) / run_name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -411,7 +468,8 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
 
     def run_validation(iteration: int) -> None:
         nonlocal best_et, best_iteration
-        et = validate(algo.get_module(MODULE_ID), env_config, seeds)
+        network = trained_network(algo, spaces, args)
+        et = validate(network, env_config, seeds)
         record = {"iteration": iteration, "decisions": decisions, "ET": et, "minutes": minutes()}
         for name, reference in references.items():
             record[f"pct_vs_{name}"] = 100.0 * (et / reference - 1.0)
@@ -422,7 +480,7 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
         if et < best_et:
             best_et, best_iteration = et, iteration
             if args.keep_best:
-                export_trained_module(algo, args)
+                export_network(args.out, network)
         gaps = " ".join(f"{k[7:]} {v:+.1f}%" for k, v in record.items() if k.startswith("pct_vs_"))
         print(f"    validation: greedy ET {et:8.1f} on {len(seeds)} seeds  {gaps}", flush=True)
 
@@ -467,8 +525,9 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
             if last:
                 break
         if not (args.keep_best and seeds):
-            export_trained_module(algo, args)
+            export_network(args.out, trained_network(algo, spaces, args))
         algo.save_to_path(str(algorithm_dir))
+        runner_cpu = env_runner_cpu_seconds(algo)
     finally:
         log.close()
         _remove_empty_trainable_dir(algo)
@@ -477,9 +536,13 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
             ray.shutdown()
 
     train_seconds = time.perf_counter() - start
+    cpu = {"main": round(time.process_time(), 1), "env_runners": runner_cpu}
     command = "python " + " ".join(shlex.quote(a) for a in [_script_path(), *(sys.argv[1:] if argv is None else argv)])
     summary = {
         "train_seconds": round(train_seconds, 1),
+        "cpu_seconds": cpu,
+        "load_average_1min": [round(load_start, 2), round(os.getloadavg()[0], 2)],
+        "cpu_count": os.cpu_count(),
         "iterations": len(history),
         "decisions": decisions,
         "episodes": episodes,
@@ -530,6 +593,16 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
         print_suite_tables(results)
         summary["evaluation"] = {name: suite.comparisons for name, suite in results.items()}
     return summary
+
+
+def env_runner_cpu_seconds(algo: Any) -> list[float]:
+    """CPU seconds used so far by each remote env runner process (none when sampling runs in this process, whose
+    CPU time the summary's "main" counts)."""
+    group = getattr(algo, "env_runner_group", None)
+    if group is None or group.num_remote_env_runners() == 0:
+        return []
+    times = group.foreach_env_runner(lambda runner: time.process_time(), local_env_runner=False)
+    return [round(float(t), 1) for t in times]
 
 
 def _remove_empty_trainable_dir(algo: Any) -> None:

@@ -1,5 +1,6 @@
 """train/rllib_ppo.py and the rllib:PATH family: one RLlib training iteration on a local Ray instance, then the
-exported module plays through the harness exactly as through the env adapter; training seeds stay in their range.
+exported network plays through the harness exactly as through the env adapter; training seeds stay in their range.
+(The committed checkpoint's tests need no Ray: tests/train/test_rllib_checkpoint.py.)
 
 Skipped without Ray (``pytest.importorskip``); CI installs ``.[test,train,ray]``, so it runs there. The tests that start
 Ray carry the ``ray`` marker (``pytest -m "not ray"`` leaves them out).
@@ -33,7 +34,8 @@ from ces_baselines.learned import (  # noqa: E402
     CheckpointPolicy,
     read_sidecar,
 )
-from ces_baselines.rllib_policy import greedy_episode, greedy_module_actions, load_module  # noqa: E402
+from ces_baselines.rllib_module import network_weights  # noqa: E402
+from ces_baselines.rllib_policy import greedy_episode, load_network  # noqa: E402
 from ces_env.config import make_config  # noqa: E402
 from ces_env.runner import run_episode  # noqa: E402
 
@@ -47,6 +49,7 @@ def tiny_args(tmp_path: Path, **changes) -> rllib_ppo.Args:
         train_batch_size=200,
         minibatch_size=100,
         num_epochs=2,
+        slot_hidden=8,
         hidden=(16, 16),
         validation_episodes=2,
         out=str(tmp_path / "ckpt" / "tiny.pt"),
@@ -113,24 +116,48 @@ def test_the_exported_module_plays_through_the_harness_as_through_the_adapter(tr
         del row["wall_seconds"]
     assert first == second and not first["truncated"]
     config = make_config("tiny", control="decentralized")
-    module = load_module(args.out, read_sidecar(args.out)["env_config"])
+    network = load_network(args.out)
     for seed in (0, 1):
-        through_adapter = greedy_episode(module, {"config": config}, seed)["metrics"]["ET"]
+        through_adapter = greedy_episode(network, {"config": config}, seed)["metrics"]["ET"]
         assert run_episode(cls(), config, seed).metrics["ET"] == through_adapter
 
 
 @pytest.mark.ray
-def test_greedy_play_never_picks_a_masked_action(trained):
+def test_the_export_is_the_trained_slot_network(trained):
+    """What RLlib trained is ppo_shared.py's slot scorer (the default --network), and the export holds its weights:
+    the training module's logits and values equal the exported network's on the same observations."""
+    import torch
+    from ray.rllib.core.columns import Columns
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    from ces_baselines.rllib_module import MaskedActorCriticRLModule
+    from ces_baselines.rllib_policy import MASK_KEY, OBS_KEY
+    from ces_env.wrappers.rllib import CESMultiAgentEnv
+
     args, _ = trained
-    module = load_module(args.out, read_sidecar(args.out)["env_config"])
-    size = module.observation_space["observations"].shape[0]
-    n_actions = module.action_space.n
-    rng = np.random.default_rng(0)
-    observations = rng.random((500, size), dtype=np.float32)
-    masks = rng.random((500, n_actions)) < 0.3
-    masks[np.arange(500), rng.integers(n_actions, size=500)] = True  # at least one legal action a row
-    actions = greedy_module_actions(module, observations, masks)
-    assert masks[np.arange(500), actions].all()
+    network = load_network(args.out)
+    assert network.config["network"] == "slots" and network.slot_actor is not None
+    env = CESMultiAgentEnv({"config": make_config("tiny", control="decentralized")})
+    agent = env.possible_agents[0]
+    module = RLModuleSpec(
+        module_class=MaskedActorCriticRLModule,
+        observation_space=env.observation_spaces[agent],
+        action_space=env.action_spaces[agent],
+        model_config=rllib_ppo.model_config(args),
+    ).build()
+    module.load_state_dict({f"net.{k}": v for k, v in network.state_dict().items()})
+    assert network_weights(module.state_dict()).keys() == network.state_dict().keys()
+    rng = np.random.default_rng(1)
+    observations = torch.as_tensor(rng.random((20, network.config["observation_size"]), dtype=np.float32))
+    masks = torch.ones(20, network.config["n_actions"])
+    masks[:, 3] = 0.0
+    batch = {Columns.OBS: {OBS_KEY: observations, MASK_KEY: masks}}
+    with torch.no_grad():
+        logits = module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+        values = module.compute_values(batch)
+        assert torch.allclose(logits[:, [0, 1, 2, 4]], network.logits(observations)[:, [0, 1, 2, 4]])
+        assert (logits[:, 3] < -1e30).all()  # the masked action is never sampled
+        assert torch.allclose(values, network.value(observations))
 
 
 # ------------------------------------------------------------------------------------------------------ no Ray needed
@@ -196,16 +223,3 @@ def test_every_argument_has_a_docstring_and_a_flag():
 def test_bad_arguments_name_the_flag(flags, message):
     with pytest.raises(ValueError, match=message):
         parse_args(rllib_ppo.Args, flags)
-
-
-def test_a_file_that_is_not_a_module_export_is_refused(tmp_path):
-    import torch
-
-    from ces_baselines.learned import write_sidecar
-
-    path = tmp_path / "other.pt"
-    torch.save({"format": "something-else"}, path)
-    env_config = make_config("tiny", control="decentralized").to_dict()
-    write_sidecar(path, family="rllib", env_config=env_config, args={}, seeds={}, command="")
-    with pytest.raises(ValueError, match="not an RLlib module export"):
-        policy_class(f"rllib:{path}")()
