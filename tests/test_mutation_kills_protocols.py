@@ -396,3 +396,30 @@ def test_a_claim_in_flight_stays_a_candidate_and_claiming_it_conflicts():
     step(env, {"agent_1": 1})
     assert env.metrics()["conflicts"] == 1
     assert [(c.tick, c.agent, c.won) for c in env.unwrapped.sim.trace.claims()] == [(1, 0, True), (2, 1, False)]
+
+
+def test_an_outage_in_the_middle_of_a_share_redoes_the_share():
+    """The centralized sharing episode above at 2 ticks per recipient: the share of agent_0's solution runs 9..11.
+    The controller fails at 10 for 3 ticks: the share is lost after 1 tick and redone in full when service resumes,
+    13..15; agent_1's validation follows, 15..19. ET = 19 + 3 = 22; busy 2 + 2 + 4 + 1 + 2 + 4 = 15 of 18 ticks."""
+    env, _ = traced(
+        two_tasks_two_agents(),
+        control="centralized",
+        share_ticks_per_recipient=2,
+        controller_outage_start=10,
+        controller_outage_ticks=3,
+        **COSTS,
+    )
+    step(env, {"agent_0": 1})
+    step(env, {"agent_1": 1})
+    assert not env.agents
+    assert [(s.start, s.end, s.agent) for s in env.unwrapped.sim.trace.services] == [
+        (1, 3, 0),
+        (3, 5, 1),
+        (5, 9, 0),
+        (9, 11, 0),
+        (13, 15, 0),
+        (15, 19, 1),
+    ]
+    assert env.metrics()["ET"] == 22
+    assert env.metrics()["controller_utilization"] == pytest.approx(15 / 18)
