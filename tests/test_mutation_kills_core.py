@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from ces_env.core.lower_bound import lower_bound_terms, min_task_durations
-from tests.golden_helpers import build_instance, config_for, corridor_maze, start
+from ces_env.core.metrics import work_ticks
+from ces_env.maze import EAST
+from ces_env.observations import ActionLayout
+from tests.golden_helpers import agent_feature, build_instance, config_for, corridor_maze, start, tick
 
 FREE = dict(
     split_ticks_per_group=0,
@@ -65,3 +68,74 @@ def test_central_validation_adds_the_validator_term_to_the_bound():
     assert lower_bound_terms(inst, central) == {"chain": 8, "work": 1, "protocol": 24}
     peers = config_for(inst, control="decentralized", **costs)
     assert lower_bound_terms(inst, peers) == {"chain": 8, "work": 1, "protocol": 0}
+
+
+# ------------------------------------------------------------------------------------------------- the metrics
+
+
+def test_a_one_move_task_without_costs_has_a_makespan_ratio_of_one():
+    """The one-move episode above: explored 0..1, validated at once, ET = 1 = the bound, so the ratio is 1."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(1)], agent_group=[0])
+    env, *_ = start(inst, control="decentralized", **FREE)
+    env.step({"agent_0": 1})
+    assert not env.agents
+    metrics = env.metrics()
+    assert (metrics["ET"], metrics["lower_bound"], metrics["makespan_ratio"]) == (1, 1, 1.0)
+
+
+def test_a_group_without_tasks_ends_when_execution_starts_and_waits_for_nothing():
+    """Two groups, all tasks in group 0, no split cost: group 1 is done at tick 0 (``ET_g`` 0) and its agent waits
+    for nothing (``TWT_g`` 0), whatever group 0 does (its task of 2 moves ends at 2)."""
+    inst = build_instance(
+        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(2)], agent_group=[0, 1], task_group=[0]
+    )
+    env, *_ = start(inst, control="decentralized", **FREE)
+    env.step({"agent_0": 1})
+    assert not env.agents
+    metrics = env.metrics()
+    assert metrics["ET_g"] == [2, 0]
+    assert metrics["TWT_g"] == [0.0, 0.0]
+
+
+def test_fairness_before_any_work_is_one():
+    """At the start nobody has worked: every agent has done the same (nothing), Jain's index is 1 (not 0 / 0)."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(2)], agent_group=[0, 0])
+    env, *_ = start(inst, control="decentralized", **FREE)
+    assert env.metrics()["fairness_jain"] == 1.0
+
+
+def test_a_controller_busy_for_the_one_elapsed_tick_is_fully_used():
+    """Centralized, assignment 1 tick, execution from 1: agent_0 is assigned 1..2 and agent_1 is asked at 2; the
+    controller has been busy 1 of the 1 elapsed ticks, utilisation 1."""
+    inst = build_instance(
+        edges=[], rewards=[2.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2)] * 2, agent_group=[0, 0]
+    )
+    env, *_ = start(inst, control="centralized", **dict(FREE, split_ticks_per_group=1, assign_service_ticks=1))
+    env.step({"agent_0": 1})
+    assert tick(env) == 2
+    assert env.metrics()["controller_utilization"] == 1.0
+
+
+def test_a_move_in_progress_counts_as_far_as_it_got():
+    """Steered mode, decentralized, two agents of speed 0.5 (a move takes 2 ticks) and 1, a corridor task each.
+    Claims at 0 resolve at 3 (latency 3, no split); both start their first move at 3 (east: the only way out of a
+    corridor's first cell). At 4 agent_1 has arrived and moves again while agent_0 is halfway: agent_0 has worked 1
+    tick, agent_1 1 tick, and the group has waited 2 x 4 - 2 = 6 agent-ticks (4 ticks each since the start)."""
+    inst = build_instance(
+        edges=[],
+        rewards=[2.0, 1.0],
+        task_class=[0, 1],
+        mazes=[corridor_maze(4)] * 2,
+        agent_group=[0, 0],
+        agent_speed=[0.5, 1.0],
+    )
+    env, *_ = start(inst, control="decentralized", exploration_mode="steered", **dict(FREE, claim_latency_ticks=3))
+    east = ActionLayout(env.unwrapped.config).first_move + EAST
+    env.step({"agent_0": 1, "agent_1": 2})
+    assert tick(env) == 3
+    observations, *_ = env.step({"agent_0": east, "agent_1": east})
+    assert tick(env) == 4
+    assert agent_feature(observations["agent_1"], "deciding_move") == 1.0
+    assert agent_feature(observations["agent_0"], "deciding_move") == 0.0
+    assert work_ticks(env.unwrapped.sim).tolist() == [1.0, 1.0]
+    assert env.metrics()["TWT_g"] == [6.0]
