@@ -5,6 +5,8 @@ mutation testing"). Each test plays a tiny hand-built episode whose numbers are 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,15 @@ def test_an_unknown_protocol_option_is_refused_naming_it_and_the_known_ones():
     with pytest.raises(ValueError, match=r"^control 'decentralized' has no option 'bogus'; its options: validation$"):
         DecentralizedControl.make_options({"bogus": 1, "validation": "peer"})
     assert DecentralizedControl.make_options({"validation": "central"}).validation == "central"
+
+    @dataclasses.dataclass(frozen=True)
+    class TwoOptions:
+        beta: int = 0
+        alpha: int = 0
+
+    two = type("TwoOptionsControl", (DecentralizedControl,), {"name": "two", "Options": TwoOptions})
+    with pytest.raises(ValueError, match=r"^control 'two' has no option 'gamma'; its options: alpha, beta$"):
+        two.make_options({"gamma": 1})
 
 
 def test_the_registry_refuses_a_second_protocol_under_a_taken_name():
