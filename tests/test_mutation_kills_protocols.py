@@ -434,3 +434,31 @@ def test_an_outage_in_the_middle_of_a_share_redoes_the_share():
     ]
     assert env.metrics()["ET"] == 22
     assert env.metrics()["controller_utilization"] == pytest.approx(15 / 18)
+
+
+def test_during_an_outage_the_lost_service_no_longer_counts_as_busy():
+    """Two groups of one agent (execution from 2): task0 (group 0, 3 moves), task1 (group 1, 1 move); centralized,
+    ``wait_ticks=1``, group 0's controller down from 8 for 5 ticks. agent_0 is assigned 2..4, explores 4..7, and its
+    validation starts at 7; the outage at 8 loses it after 1 tick. agent_1 waits every tick until 9, then takes its
+    task. At 9 group 0's controller has served 2 + 1 ticks of the 7 since 2 and serves nothing now; group 1's has
+    served nothing: utilisation (3/7 + 0) / 2 = 3/14. Then group 1: assignment 9..11, move 11..12, validation 12..16;
+    group 0: validation redone 13..17; ET = 17 + 2 x 3 = 23."""
+    inst = build_instance(
+        edges=[],
+        rewards=[1.0, 1.0],
+        task_class=[0, 1],
+        mazes=[corridor_maze(3), corridor_maze(1)],
+        agent_group=[0, 1],
+        task_group=[0, 1],
+    )
+    fields = dict(controller_outage_start=8, controller_outage_ticks=5, controller_outage_group=0, wait_ticks=1)
+    env, observations = traced(inst, control="centralized", **fields, **COSTS)
+    observations, _ = step(env, {"agent_0": 1})
+    while tick(env) < 9:
+        assert task_deciders(observations) == ("agent_1",)
+        observations, _ = step(env, {})
+    assert tick(env) == 9
+    assert env.metrics()["controller_utilization"] == pytest.approx(3 / 14)
+    step(env, {"agent_1": 1})
+    assert not env.agents
+    assert env.metrics()["ET"] == 23
