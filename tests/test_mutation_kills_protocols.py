@@ -462,3 +462,16 @@ def test_during_an_outage_the_lost_service_no_longer_counts_as_busy():
     step(env, {"agent_1": 1})
     assert not env.agents
     assert env.metrics()["ET"] == 23
+
+
+def test_a_centralized_episode_where_everyone_waits_stalls_and_is_not_blamed_on_the_controller():
+    """One agent that always waits (no ``wait_ticks``: it waits until something changes, and nothing will). Nothing
+    is pending, the controller is up: the agent is asked once more with waiting masked out, waits anyway, and the
+    episode is truncated as ``stalled``, not ``controller_down``."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(2)], agent_group=[0])
+    env, observations = traced(inst, control="centralized", strict_actions=False, **COSTS)
+    infos = {}
+    while env.agents:
+        assert task_deciders(observations) == ("agent_0",)
+        observations, infos = step(env, {})
+    assert infos["agent_0"]["truncation_reason"] == "stalled"
