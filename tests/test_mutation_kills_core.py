@@ -6,7 +6,19 @@ its docstring; the mutant it was written for is named there so that a later camp
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from ces_env.config import make_config
+from ces_env.core.faults import (
+    BYZANTINE,
+    CRASH,
+    MISREPORT,
+    FaultPlan,
+    choose_agents,
+    corrupt_path,
+    crash_rate_for_share,
+    fault_stream,
+)
 from ces_env.core.lower_bound import lower_bound_terms, min_task_durations
 from ces_env.core.metrics import work_ticks
 from ces_env.maze import EAST
@@ -139,3 +151,53 @@ def test_a_move_in_progress_counts_as_far_as_it_got():
     assert agent_feature(observations["agent_0"], "deciding_move") == 0.0
     assert work_ticks(env.unwrapped.sim).tolist() == [1.0, 1.0]
     assert env.metrics()["TWT_g"] == [6.0]
+
+
+# ------------------------------------------------------------------------------------------------- the faults
+
+
+def test_a_quarter_of_four_agents_is_one_agent():
+    """``round(0.25 * 4) = 1`` agent is chosen, whatever the stream (one group, no agent kept back)."""
+    for seed in range(5):
+        assert choose_agents(seed, BYZANTINE, 0.25, np.zeros(4, dtype=np.int64), keep_one=False).sum() == 1
+
+
+def test_choosing_every_agent_keeps_one_per_group_only_when_asked():
+    """Groups {0, 1} and {2}: a fraction of 1 takes all three agents, or, keeping one agent per group, only one of
+    the first group (the second has nobody to spare)."""
+    groups = np.array([0, 0, 1])
+    assert choose_agents(0, MISREPORT, 1.0, groups, keep_one=False).tolist() == [True, True, True]
+    kept = choose_agents(0, BYZANTINE, 1.0, groups, keep_one=True)
+    assert kept.sum() == 1 and not kept[2]
+
+
+def test_the_fault_plan_keeps_an_honest_agent_per_group_but_lets_everybody_lie():
+    """Byzantine agents leave one honest agent per group (3 agents, 2 groups: 1 Byzantine); misreporting has no such
+    limit (all 3 lie). The counts reported in the stats say so."""
+    config = make_config(n_agents=3, n_groups=2, n_tasks=4, byzantine_fraction=1.0, misreport_fraction=1.0)
+    plan = FaultPlan(config, 7, np.array([0, 0, 1]))
+    assert (plan.byzantine.sum(), plan.liars.sum()) == (1, 3)
+    assert (plan.counts["byzantine_agents"], plan.counts["misreporting_agents"]) == (1, 3)
+
+
+def test_the_k_th_execution_draws_its_crash_delay_from_stream_k():
+    """An agent's executions 0, 1, 2 draw from the streams (seed, CRASH, agent, 0), (..., 1), (..., 2)."""
+    config = make_config(n_agents=2, n_groups=1, n_tasks=4, crash_rate=0.1)
+    plan = FaultPlan(config, 11, np.array([0, 0]))
+    delays = [plan.crash_delay(1) for _ in range(3)]
+    assert delays == [int(fault_stream(11, CRASH, 1, k).geometric(0.1)) for k in range(3)]
+
+
+def test_a_false_solution_drops_the_middle_cell():
+    """Five cells lose the third (index 5 // 2 = 2), three the second; two or one keep their first cell only."""
+    assert corrupt_path(np.array([10, 11, 12, 13, 14])).tolist() == [10, 11, 13, 14]
+    assert corrupt_path(np.array([10, 11, 12])).tolist() == [10, 12]
+    assert corrupt_path(np.array([10, 11])).tolist() == [10]
+    assert corrupt_path(np.array([10])).tolist() == [10]
+
+
+def test_crash_rate_for_share_on_short_work():
+    """Crash at least once with probability 1/2 over 1 tick of work: rate 1/2; over 2 ticks with probability 3/4:
+    1 - (1/4)^(1/2) = 1/2."""
+    assert crash_rate_for_share(0.5, 1) == pytest.approx(0.5)
+    assert crash_rate_for_share(0.75, 2) == pytest.approx(0.5)
