@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import ces_env
 from ces_env.config import make_config
 from ces_env.core.faults import (
     BYZANTINE,
@@ -21,8 +22,11 @@ from ces_env.core.faults import (
 )
 from ces_env.core.lower_bound import lower_bound_terms, min_task_durations
 from ces_env.core.metrics import work_ticks
+from ces_env.core.simulator import CESSimulator
+from ces_env.core.trace import Claim, Validation
 from ces_env.maze import EAST
 from ces_env.observations import ActionLayout
+from ces_env.types import TaskStatus
 from tests.golden_helpers import agent_feature, build_instance, config_for, corridor_maze, start, tick
 
 FREE = dict(
@@ -201,3 +205,39 @@ def test_crash_rate_for_share_on_short_work():
     1 - (1/4)^(1/2) = 1/2."""
     assert crash_rate_for_share(0.5, 1) == pytest.approx(0.5)
     assert crash_rate_for_share(0.75, 2) == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------------------------------------------- the trace
+
+
+def test_the_trace_keeps_the_first_and_last_time_a_task_became_ready_and_each_verdict():
+    """The rejected-solution episode of ``tests/test_golden.py`` (one agent, one task of 3 moves, every solution
+    corrupted, centralized, truncated at 17): task0 is ready from tick 0, its solution is rejected at 10 (validation
+    6..10) and it is ready again then. First ready 0, last ready 10; one validation, rejected, of task0 by agent_0."""
+    inst = build_instance(edges=[], rewards=[5.0], task_class=[0], mazes=[corridor_maze(3)], agent_group=[0])
+    costs = dict(split_ticks_per_group=1, assign_service_ticks=2, validate_service_ticks=4)
+    env = ces_env.parallel_env(
+        config=config_for(inst, control="centralized", solution_error_prob=1.0, max_ticks=17, **costs), trace=True
+    )
+    env.reset(seed=0, options={"instance": inst})
+    env.step({"agent_0": 1})
+    env.step({"agent_0": 1})
+    assert not env.agents
+    trace = env.unwrapped.sim.trace
+    assert trace.task_times(TaskStatus.READY).tolist() == [0]
+    assert trace.task_times(TaskStatus.READY, first=False).tolist() == [10]
+    assert trace.validations() == [Validation(10, 0, 0, False)]
+
+
+def test_reading_the_trace_records_the_changes_of_the_current_tick_at_that_tick():
+    """Driving the simulator directly: at tick 1 (split 1) agent_0 claims task0 (decentralized); read before time
+    moves on, the trace already holds the claim, at tick 1."""
+    inst = build_instance(
+        edges=[], rewards=[3.0, 2.0, 1.0], task_class=[0, 1, 2], mazes=[corridor_maze(2)] * 3, agent_group=[0, 0, 0]
+    )
+    config = config_for(inst, control="decentralized", split_ticks_per_group=1)
+    sim = CESSimulator(config, inst, np.random.default_rng(0), trace=True)
+    sim.advance()
+    assert (sim.time, sim.task_deciders().tolist()) == (1, [0, 1, 2])
+    sim.decide({0: 0})
+    assert sim.trace.claims() == [Claim(1, 0, 0, True)]
