@@ -8,18 +8,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ces_env.config import make_config
 from ces_env.maze import EAST, NORTH, SOUTH, WEST
 from ces_env.observations import (
     N_AGENT_STATUSES,
     N_TASK_STATUSES,
     VIEW_CHANNELS,
     ActionLayout,
+    ObservationBuilder,
     agent_feature_index,
     slot_feature_index,
     view_features,
 )
 from ces_env.types import AgentStatus, TaskStatus
-from tests.golden_helpers import build_instance, corridor_maze, dead_end_maze, start, tick
+from tests.golden_helpers import (
+    agent_feature,
+    build_instance,
+    corridor_maze,
+    dead_end_maze,
+    slot_feature,
+    start,
+    tick,
+)
 
 FREE = dict(
     split_ticks_per_group=0,
@@ -130,3 +140,27 @@ def test_feature_index_errors_list_the_features():
         agent_feature_index("colour")
     with pytest.raises(KeyError, match="slot features: valid, reward, known, "):
         slot_feature_index(0, "colour")
+
+
+# ------------------------------------------------------------------------------------------- agent and slot features
+
+
+def test_features_at_the_first_decision_of_a_lone_agent():
+    """One agent, a chain task0 -> task1 (one successor at most), split 1 tick. At the first decision (tick 1 =
+    the start of execution) no time has elapsed: ``time`` 0. The agent is its group's only member and idle:
+    ``group_idle`` 1. task0 in slot 0 has the most successors (1 of at most 1): ``successors`` 1."""
+    inst = build_instance(
+        edges=[(0, 1)], rewards=[1.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2)] * 2, agent_group=[0]
+    )
+    env, observations, _, record = start(inst, control="decentralized", **dict(FREE, split_ticks_per_group=1))
+    assert (record.tick, record.deciders) == (1, ("agent_0",))
+    observation = observations["agent_0"]
+    assert agent_feature(observation, "time") == 0.0
+    assert agent_feature(observation, "group_idle") == 1.0
+    assert slot_feature(observation, 0, "successors") == 1.0
+
+
+def test_an_unbound_builder_refuses_to_build():
+    builder = ObservationBuilder(make_config(preset="tiny"), n_agents=4)
+    with pytest.raises(RuntimeError, match=r"^ObservationBuilder: bind\(\) an instance before building observations$"):
+        builder.state(None)
