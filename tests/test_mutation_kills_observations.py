@@ -164,3 +164,15 @@ def test_an_unbound_builder_refuses_to_build():
     builder = ObservationBuilder(make_config(preset="tiny"), n_agents=4)
     with pytest.raises(RuntimeError, match=r"^ObservationBuilder: bind\(\) an instance before building observations$"):
         builder.state(None)
+
+
+def test_the_spaces_are_those_of_the_environment_card():
+    """README card: ``observation`` is ``Box(0, 1, (D,), float32)`` and ``action_mask`` ``Box(0, 1, (A,), int8)``
+    with ``A = 1 + K`` (plus 4 moves in the steered mode)."""
+    for fields, n_actions in ((dict(preset="tiny"), 1 + 8), (dict(preset="tiny", exploration_mode="steered"), 13)):
+        config = make_config(n_candidates=8, **fields)
+        builder = ObservationBuilder(config, n_agents=config.n_agents)
+        box, mask = builder.observation_box, builder.mask_box
+        assert (box.low.min(), box.high.max(), box.dtype) == (0.0, 1.0, np.float32)
+        assert box.shape == (builder.obs_size,)
+        assert (mask.low.min(), mask.high.max(), mask.dtype, mask.shape) == (0, 1, np.int8, (n_actions,))
