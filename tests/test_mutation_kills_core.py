@@ -27,7 +27,7 @@ from ces_env.core.trace import Claim, Validation
 from ces_env.maze import EAST
 from ces_env.observations import ActionLayout
 from ces_env.types import TaskStatus
-from tests.golden_helpers import agent_feature, build_instance, config_for, corridor_maze, start, tick
+from tests.golden_helpers import agent_feature, build_instance, config_for, corridor_maze, start, task_deciders, tick
 
 FREE = dict(
     split_ticks_per_group=0,
@@ -241,3 +241,53 @@ def test_reading_the_trace_records_the_changes_of_the_current_tick_at_that_tick(
     assert (sim.time, sim.task_deciders().tolist()) == (1, [0, 1, 2])
     sim.decide({0: 0})
     assert sim.trace.claims() == [Claim(1, 0, 0, True)]
+
+
+# ------------------------------------------------------------------------------------------------- the simulator
+
+
+def test_a_choice_outside_the_candidates_means_waiting():
+    """``decide`` takes an index into the group's candidates; one past the last (here 3 of 3) is a wait, not an
+    error: agent_0 stays undecided and is asked again (no fixed wait: at once, with waiting masked out)."""
+    inst = build_instance(
+        edges=[], rewards=[3.0, 2.0, 1.0], task_class=[0, 1, 2], mazes=[corridor_maze(2)] * 3, agent_group=[0]
+    )
+    sim = CESSimulator(config_for(inst, control="decentralized"), inst, np.random.default_rng(0))
+    sim.advance()
+    assert len(sim.candidates(0)) == 3
+    sim.decide({0: 3})
+    assert sim.agent_task[0] == -1
+    sim.advance()
+    assert (sim.task_deciders().tolist(), sorted(sim.must_act)) == ([0], [0])
+
+
+def test_a_byzantine_solver_is_rejected_once_and_quarantined():
+    """Two agents, two independent tasks, ``byzantine_fraction=0.5``: one agent is Byzantine (keeping an honest
+    one). Both take a task at once; the Byzantine's solution is rejected and it is quarantined; the honest agent then
+    does the other task too. One false solution rejected, one agent quarantined, both tasks done."""
+    inst = build_instance(
+        edges=[], rewards=[2.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2), corridor_maze(3)], agent_group=[0, 0]
+    )
+    env, observations, _, _ = start(inst, control="decentralized", byzantine_fraction=0.5)
+    infos = {}
+    while env.agents:
+        actions = {a: int(o["action_mask"][1]) for a, o in observations.items()}
+        if set(task_deciders(observations)) == {"agent_0", "agent_1"}:
+            actions = {"agent_0": 1, "agent_1": 2}
+        observations, _, _, _, infos = env.step(actions)
+    stats = infos["agent_0"]["stats"]
+    assert (stats["byzantine_agents"], stats["rejected_false_solutions"], stats["quarantined"]) == (1, 1, 1)
+    assert env.metrics()["mu_g"] == [2]
+
+
+def test_a_solver_keeps_its_own_solution_when_sharing_takes_time():
+    """One agent, two tasks of one class (a chain), sharing at 1 tick per recipient: the solver knows its solution at
+    once (only recipients wait for it), so it replays the second task: one exploration, one replay."""
+    inst = build_instance(
+        edges=[(0, 1)], rewards=[1.0, 1.0], task_class=[0, 0], mazes=[corridor_maze(3)], agent_group=[0]
+    )
+    env, *_ = start(inst, control="decentralized", share_ticks_per_recipient=1)
+    infos = {}
+    while env.agents:
+        _, _, _, _, infos = env.step({"agent_0": 1})
+    assert (infos["agent_0"]["stats"]["explorations"], infos["agent_0"]["stats"]["replays"]) == (1, 1)

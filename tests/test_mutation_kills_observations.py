@@ -54,7 +54,8 @@ def test_the_local_view_shows_passages_and_visited_cells_around_the_agent():
     east and west, cell 3 north and east, cell 4 west; outside cells nothing. A move mask allows north and east.
 
     Then north, east, east: the agent is at cell 2 (row 0, column 2), visited {0, 1, 2, 3}: in the view's middle row
-    cells 1 and 2; the cell to its right is outside the grid (not cell 3 of the next row, which is visited)."""
+    cells 1 and 2; the cell to its right is outside the grid (not cell 3 of the next row, which is visited). Back
+    west, south and east it reaches the target: one exploration, no replay."""
     inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[dead_end_maze()], agent_group=[0])
     env, observations, _, _ = start(
         inst, control="decentralized", exploration_mode="steered", view_radius=1, n_candidates=1, **FREE
@@ -78,6 +79,10 @@ def test_the_local_view_shows_passages_and_visited_cells_around_the_agent():
         observations, *_ = env.step({"agent_0": first + direction})
     visited = view_features(observations["agent_0"]["observation"], 1)[:, :, VIEW_CHANNELS.index("visited")]
     assert visited.tolist() == [[0, 0, 0], [1, 1, 0], [0, 0, 0]]
+    for direction in (WEST, WEST, SOUTH, EAST):  # back to 0, down to 3, east onto the target 4
+        _, _, _, _, infos = env.step({"agent_0": first + direction})
+    assert not env.agents
+    assert (infos["agent_0"]["stats"]["explorations"], infos["agent_0"]["stats"]["replays"]) == (1, 0)
 
 
 # ------------------------------------------------------------------------------------------- the global state
