@@ -291,3 +291,15 @@ def test_a_solver_keeps_its_own_solution_when_sharing_takes_time():
     while env.agents:
         _, _, _, _, infos = env.step({"agent_0": 1})
     assert (infos["agent_0"]["stats"]["explorations"], infos["agent_0"]["stats"]["replays"]) == (1, 1)
+
+
+def test_a_steered_execution_under_a_crash_rate_that_does_not_strike():
+    """Steered mode with faults on (a crash rate of 1e-9 per tick: the crash draw is made, and falls far beyond the
+    episode): one agent walks a one-move corridor east and completes it, no crash, one exploration."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(1)], agent_group=[0])
+    env, *_ = start(inst, control="decentralized", exploration_mode="steered", crash_rate=1e-9, **FREE)
+    env.step({"agent_0": 1})
+    _, _, _, _, infos = env.step({"agent_0": ActionLayout(env.unwrapped.config).first_move + EAST})
+    assert not env.agents
+    stats = infos["agent_0"]["stats"]
+    assert (stats["crashes"], stats["explorations"], env.metrics()["mu_g"]) == (0, 1, [1])
