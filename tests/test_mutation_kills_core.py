@@ -303,3 +303,15 @@ def test_a_steered_execution_under_a_crash_rate_that_does_not_strike():
     assert not env.agents
     stats = infos["agent_0"]["stats"]
     assert (stats["crashes"], stats["explorations"], env.metrics()["mu_g"]) == (0, 1, [1])
+
+
+def test_a_simulator_traces_only_when_asked_and_nobody_holds_a_task_at_the_start():
+    """``CESSimulator`` records no trace unless asked (tracing costs time); with a trace, the first record shows
+    every task held by nobody (holder -1)."""
+    inst = build_instance(
+        edges=[(0, 1)], rewards=[1.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2)] * 2, agent_group=[0]
+    )
+    config = config_for(inst, control="decentralized")
+    assert CESSimulator(config, inst, np.random.default_rng(0)).trace is None
+    traced = CESSimulator(config, inst, np.random.default_rng(0), trace=True)
+    assert [(c.tick, c.task, c.holder) for c in traced.trace.task_changes] == [(0, 0, -1), (0, 1, -1)]
