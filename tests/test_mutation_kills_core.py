@@ -213,7 +213,8 @@ def test_crash_rate_for_share_on_short_work():
 def test_the_trace_keeps_the_first_and_last_time_a_task_became_ready_and_each_verdict():
     """The rejected-solution episode of ``tests/test_golden.py`` (one agent, one task of 3 moves, every solution
     corrupted, centralized, truncated at 17): task0 is ready from tick 0, its solution is rejected at 10 (validation
-    6..10) and it is ready again then. First ready 0, last ready 10; one validation, rejected, of task0 by agent_0."""
+    6..10) and it is ready again then. First ready 0, last ready 10; one validation, rejected, of task0 by agent_0.
+    The episode ends by its tick limit (reason ``max_ticks``, not ``stalled``)."""
     inst = build_instance(edges=[], rewards=[5.0], task_class=[0], mazes=[corridor_maze(3)], agent_group=[0])
     costs = dict(split_ticks_per_group=1, assign_service_ticks=2, validate_service_ticks=4)
     env = ces_env.parallel_env(
@@ -221,8 +222,9 @@ def test_the_trace_keeps_the_first_and_last_time_a_task_became_ready_and_each_ve
     )
     env.reset(seed=0, options={"instance": inst})
     env.step({"agent_0": 1})
-    env.step({"agent_0": 1})
+    _, _, _, _, infos = env.step({"agent_0": 1})
     assert not env.agents
+    assert infos["agent_0"]["truncation_reason"] == "max_ticks"
     trace = env.unwrapped.sim.trace
     assert trace.task_times(TaskStatus.READY).tolist() == [0]
     assert trace.task_times(TaskStatus.READY, first=False).tolist() == [10]
