@@ -26,8 +26,17 @@ from ces_env.core.simulator import CESSimulator
 from ces_env.core.trace import Claim, Validation
 from ces_env.maze import EAST
 from ces_env.observations import ActionLayout
-from ces_env.types import TaskStatus
-from tests.golden_helpers import agent_feature, build_instance, config_for, corridor_maze, start, task_deciders, tick
+from ces_env.types import AgentStatus, TaskStatus
+from tests.golden_helpers import (
+    agent_feature,
+    build_instance,
+    config_for,
+    corridor_maze,
+    slot_feature,
+    start,
+    task_deciders,
+    tick,
+)
 
 FREE = dict(
     split_ticks_per_group=0,
@@ -270,7 +279,8 @@ def test_a_byzantine_solver_is_rejected_once_and_quarantined():
     inst = build_instance(
         edges=[], rewards=[2.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2), corridor_maze(3)], agent_group=[0, 0]
     )
-    env, observations, _, _ = start(inst, control="decentralized", byzantine_fraction=0.5)
+    env = ces_env.parallel_env(config=config_for(inst, control="decentralized", byzantine_fraction=0.5), trace=True)
+    observations, _ = env.reset(seed=0, options={"instance": inst})
     infos = {}
     while env.agents:
         actions = {a: int(o["action_mask"][1]) for a, o in observations.items()}
@@ -280,6 +290,10 @@ def test_a_byzantine_solver_is_rejected_once_and_quarantined():
     stats = infos["agent_0"]["stats"]
     assert (stats["byzantine_agents"], stats["rejected_false_solutions"], stats["quarantined"]) == (1, 1, 1)
     assert env.metrics()["mu_g"] == [2]
+    sim = env.unwrapped.sim
+    (liar,) = np.flatnonzero(sim.faults.byzantine)
+    last = [c for c in sim.trace.agent_changes if c.agent == liar][-1]
+    assert (last.status, last.task) == (AgentStatus.FINISHED, -1)  # quarantined, holding no task
 
 
 def test_a_solver_keeps_its_own_solution_when_sharing_takes_time():
@@ -317,3 +331,73 @@ def test_a_simulator_traces_only_when_asked_and_nobody_holds_a_task_at_the_start
     assert CESSimulator(config, inst, np.random.default_rng(0)).trace is None
     traced = CESSimulator(config, inst, np.random.default_rng(0), trace=True)
     assert [(c.tick, c.task, c.holder) for c in traced.trace.task_changes] == [(0, 0, -1), (0, 1, -1)]
+
+
+def test_two_crashes_lose_their_work_and_the_agent_recovers_each_time():
+    """One agent, one task of 10 moves, no costs, ``crash_rate=0.2``, recovery 2 ticks, seed 3. The crash delays of
+    the agent's executions 0, 1, 2 come from the streams (seed, CRASH, agent 0, k): 3, 3 and 20 ticks. So: execution
+    0..10 crashes at 3 (3 ticks lost), the agent is back at 5 and starts again, crashes at 8 (3 lost), is back at 10,
+    and completes 10..20 (20 >= 10: no crash). Decisions at 0, 5, 10; ET 20; two crashes, two recoveries, 6 ticks
+    lost, three explorations; worked 3 + 3 + 10 = 16 of 20 ticks: TWT 4."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(10)], agent_group=[0])
+    env, _, _, record = start(inst, seed=3, control="decentralized", crash_rate=0.2, crash_recovery_ticks=2, **FREE)
+    seed = env.unwrapped.sim.faults.seed
+    assert [int(fault_stream(seed, CRASH, 0, k).geometric(0.2)) for k in range(3)] == [3, 3, 20]
+    decisions, infos = [record.tick], {}
+    while env.agents:
+        _, _, _, _, infos = env.step({"agent_0": 1})
+        decisions.append(tick(env))
+    assert decisions == [0, 5, 10, 20]
+    stats, metrics = infos["agent_0"]["stats"], env.metrics()
+    assert (stats["crashes"], stats["recoveries"], stats["lost_work_ticks"], stats["explorations"]) == (2, 2, 6, 3)
+    assert (metrics["ET"], metrics["TWT_g"]) == (20, [4.0])
+
+
+def test_a_corrupted_short_path_is_rejected():
+    """``solution_error_prob=1``: every explored path is corrupted. A 2-cell path (one move) keeps only its first cell,
+    a 3-cell path loses its middle cell: both are rejected, again and again, until the tick limit (30)."""
+    for moves in (1, 2):
+        inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(moves)], agent_group=[0])
+        env, *_ = start(inst, control="decentralized", solution_error_prob=1.0, max_ticks=30, **FREE)
+        infos = {}
+        while env.agents:
+            _, _, _, _, infos = env.step({"agent_0": 1})
+        assert infos["agent_0"]["truncation_reason"] == "max_ticks"
+        assert infos["agent_0"]["stats"]["rejected_solutions"] >= 2
+        assert env.metrics()["mu_g"] == [0]
+
+
+def test_a_recipient_learns_a_shared_solution_when_it_arrives():
+    """Two agents, task0 -> task1 of one class, group sharing at 1 tick per recipient, ``wait_ticks=1``. agent_0
+    solves task0 (0..3); at 3 task1 is released and agent_1 (the only recipient) learns the solution at 4. Both wait
+    at 3; at 4 agent_1 knows the class (``known`` in its slot) and replays task1: one exploration, one replay."""
+    inst = build_instance(
+        edges=[(0, 1)], rewards=[1.0, 1.0], task_class=[0, 0], mazes=[corridor_maze(3)], agent_group=[0, 0]
+    )
+    env, *_ = start(inst, control="decentralized", wait_ticks=1, share_ticks_per_recipient=1, n_candidates=1, **FREE)
+    env.step({"agent_0": 1})
+    assert tick(env) == 3
+    observations, *_ = env.step({})
+    assert tick(env) == 4
+    assert slot_feature(observations["agent_1"], 0, "known") == 1.0
+    infos = {}
+    while env.agents:
+        _, _, _, _, infos = env.step({"agent_1": 1})
+    assert (infos["agent_1"]["stats"]["explorations"], infos["agent_1"]["stats"]["replays"]) == (1, 1)
+
+
+def test_the_agents_of_a_finished_group_are_finished():
+    """Two groups of one agent, no costs, ``wait_ticks=1``: agent_0 completes group 0's one-move task at 1 while
+    agent_1 waits; when agent_1 is asked again at 1, agent_0's status is ``finished``."""
+    inst = build_instance(
+        edges=[],
+        rewards=[1.0, 1.0],
+        task_class=[0, 1],
+        mazes=[corridor_maze(1), corridor_maze(2)],
+        agent_group=[0, 1],
+        task_group=[0, 1],
+    )
+    env, *_ = start(inst, control="decentralized", wait_ticks=1, **FREE)
+    observations, *_ = env.step({"agent_0": 1})
+    assert tick(env) == 1
+    assert agent_feature(observations["agent_0"], "status_finished") == 1.0
