@@ -387,17 +387,18 @@ def test_a_recipient_learns_a_shared_solution_when_it_arrives():
 
 
 def test_the_agents_of_a_finished_group_are_finished():
-    """Two groups of one agent, no costs, ``wait_ticks=1``: agent_0 completes group 0's one-move task at 1 while
-    agent_1 waits; when agent_1 is asked again at 1, agent_0's status is ``finished``."""
+    """Groups {agent_0, agent_2} and {agent_1}, no costs, ``wait_ticks=1``. At 0 agent_0 takes group 0's only task
+    (one move) while agent_2 and agent_1 wait; at 1 the task is done and group 0 complete, so agent_2, which had
+    nothing left to do, is finished too and is not asked again: only agent_1 is."""
     inst = build_instance(
         edges=[],
         rewards=[1.0, 1.0],
         task_class=[0, 1],
         mazes=[corridor_maze(1), corridor_maze(2)],
-        agent_group=[0, 1],
+        agent_group=[0, 1, 0],
         task_group=[0, 1],
     )
     env, *_ = start(inst, control="decentralized", wait_ticks=1, **FREE)
     observations, *_ = env.step({"agent_0": 1})
-    assert tick(env) == 1
-    assert agent_feature(observations["agent_0"], "status_finished") == 1.0
+    assert (tick(env), task_deciders(observations)) == (1, ("agent_1",))
+    assert [agent_feature(observations[a], "status_finished") for a in ("agent_0", "agent_2")] == [1.0, 1.0]
