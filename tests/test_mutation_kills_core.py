@@ -23,7 +23,7 @@ from ces_env.core.faults import (
 from ces_env.core.lower_bound import lower_bound_terms, min_task_durations
 from ces_env.core.metrics import work_ticks
 from ces_env.core.simulator import CESSimulator
-from ces_env.core.trace import Claim, Validation
+from ces_env.core.trace import Claim, Move, Validation
 from ces_env.maze import EAST
 from ces_env.observations import ActionLayout
 from ces_env.types import AgentStatus, TaskStatus
@@ -402,3 +402,28 @@ def test_the_agents_of_a_finished_group_are_finished():
     observations, *_ = env.step({"agent_0": 1})
     assert (tick(env), task_deciders(observations)) == (1, ("agent_1",))
     assert [agent_feature(observations[a], "status_finished") for a in ("agent_0", "agent_2")] == [1.0, 1.0]
+
+
+def test_the_trace_counts_a_move_in_progress_as_far_as_it_got():
+    """The steered episode of ``test_a_move_in_progress_counts_as_far_as_it_got``, traced: both agents start a move
+    east at 3, into cell 1 of their corridors, agent_0's lasting 2 ticks and agent_1's 1. At 4 each has worked 1
+    tick and waited 3 of the 4 since the start, as the trace reads it too."""
+    inst = build_instance(
+        edges=[],
+        rewards=[2.0, 1.0],
+        task_class=[0, 1],
+        mazes=[corridor_maze(4)] * 2,
+        agent_group=[0, 0],
+        agent_speed=[0.5, 1.0],
+    )
+    config = config_for(inst, control="decentralized", exploration_mode="steered", **dict(FREE, claim_latency_ticks=3))
+    env = ces_env.parallel_env(config=config, trace=True)
+    env.reset(seed=0, options={"instance": inst})
+    east = ActionLayout(config).first_move + EAST
+    env.step({"agent_0": 1, "agent_1": 2})
+    env.step({"agent_0": east, "agent_1": east})
+    assert tick(env) == 4
+    trace = env.unwrapped.sim.trace
+    assert trace.moves == [Move(3, 0, 1, 2), Move(3, 1, 1, 1)]
+    assert trace.work_ticks().tolist() == [1, 1]
+    assert trace.waiting_ticks().tolist() == [3, 3]

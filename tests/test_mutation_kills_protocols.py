@@ -70,6 +70,7 @@ def test_central_validator_serves_solutions_first_in_first_out_and_traces_each_s
     assert (tick(env), task_deciders(observations)) == (1, ("agent_0", "agent_1", "agent_2"))
     observations, _ = step(env, {"agent_0": 1, "agent_1": 2, "agent_2": 3})
     assert (tick(env), task_deciders(observations)) == (10, ("agent_0",))
+    assert env.unwrapped.sim.trace.controller_busy_ticks().tolist() == [4]  # agent_1's service starts now: 0 so far
     step(env, {"agent_0": 1})
     assert not env.agents
     services = env.unwrapped.sim.trace.services
