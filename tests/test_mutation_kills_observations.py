@@ -153,7 +153,8 @@ def test_feature_index_errors_list_the_features():
 def test_features_at_the_first_decision_of_a_lone_agent():
     """One agent, a chain task0 -> task1 (one successor at most), split 1 tick. At the first decision (tick 1 =
     the start of execution) no time has elapsed: ``time`` 0. The agent is its group's only member and idle:
-    ``group_idle`` 1. task0 in slot 0 has the most successors (1 of at most 1): ``successors`` 1."""
+    ``group_idle`` 1. task0 in slot 0 has the most successors (1 of at most 1): ``successors`` 1. The vectors have
+    the card's dtypes (float32 observation, int8 mask)."""
     inst = build_instance(
         edges=[(0, 1)], rewards=[1.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2)] * 2, agent_group=[0]
     )
@@ -163,6 +164,7 @@ def test_features_at_the_first_decision_of_a_lone_agent():
     assert agent_feature(observation, "time") == 0.0
     assert agent_feature(observation, "group_idle") == 1.0
     assert slot_feature(observation, 0, "successors") == 1.0
+    assert observation["observation"].dtype == np.float32 and observation["action_mask"].dtype == np.int8
 
 
 def test_an_unbound_builder_refuses_to_build():
