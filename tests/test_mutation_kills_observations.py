@@ -118,8 +118,11 @@ def test_the_global_state_entry_by_entry(n_groups):
         task_group=[0, 1, last],
     )
     env, *_ = start(inst, control="decentralized", wait_ticks=1, n_candidates=1, **FREE)
-    env.step({"agent_0": 1, "agent_1": 1})
+    observations, *_ = env.step({"agent_0": 1, "agent_1": 1})
     assert tick(env) == 1
+    # the same progress in the agents' own features: group 0 complete, agent_2's group has 1 of its tasks ready
+    assert agent_feature(observations["agent_0"], "group_progress") == 1.0
+    assert agent_feature(observations["agent_2"], "group_ready") == (1.0 if n_groups == 3 else 0.5)
     state = env.state()
     assert state.dtype == np.float32
     tasks, agents, progress, queues, time = state_blocks(state, 3, 3, n_groups)
@@ -183,3 +186,22 @@ def test_the_spaces_are_those_of_the_environment_card():
         assert (box.low.min(), box.high.max(), box.dtype) == (0.0, 1.0, np.float32)
         assert box.shape == (builder.obs_size,)
         assert (mask.low.min(), mask.high.max(), mask.dtype, mask.shape) == (0, 1, np.int8, (n_actions,))
+
+
+def test_decider_ranks_follow_the_ids_within_each_group():
+    """20 agents in two interleaved groups (even ids in group 0, odd in group 1), 10 ready tasks per group: all 20
+    decide at once, and within a group they are ranked by id: agent i is the (i // 2)-th of its 10, ``decider_rank``
+    (i // 2) / 9. (More than 16 deciders: an unstable sort would shuffle the ranks.)"""
+    n = 20
+    inst = build_instance(
+        edges=[],
+        rewards=[1.0] * n,
+        task_class=[0] * n,
+        mazes=[corridor_maze(2)],
+        agent_group=[i % 2 for i in range(n)],
+        task_group=[i % 2 for i in range(n)],
+    )
+    _, observations, _, record = start(inst, control="decentralized", **FREE)
+    assert len(record.deciders) == n
+    ranks = [agent_feature(observations[f"agent_{i}"], "decider_rank") for i in range(n)]
+    assert ranks == pytest.approx([(i // 2) / 9 for i in range(n)])
