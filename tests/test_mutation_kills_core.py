@@ -427,3 +427,37 @@ def test_the_trace_counts_a_move_in_progress_as_far_as_it_got():
     assert trace.moves == [Move(3, 0, 1, 2), Move(3, 1, 1, 1)]
     assert trace.work_ticks().tolist() == [1, 1]
     assert trace.waiting_ticks().tolist() == [3, 3]
+
+
+def test_an_episode_that_ends_exactly_at_max_ticks_completes():
+    """One agent, one task of 2 moves, no costs: it is done at tick 2. With ``max_ticks=2`` the events of tick 2
+    still happen: the episode terminates (ET 2), it is not truncated."""
+    inst = build_instance(edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(2)], agent_group=[0])
+    env, *_ = start(inst, control="decentralized", max_ticks=2, **FREE)
+    _, _, terminations, truncations, _ = env.step({"agent_0": 1})
+    assert (terminations["agent_0"], truncations["agent_0"], env.metrics()["ET"]) == (True, False, 2)
+
+
+def test_each_byzantine_solver_is_quarantined():
+    """Two groups of two agents, two tasks per group, ``byzantine_fraction=0.5``: two Byzantine agents, one per group
+    (each group keeps an honest one). All four take a task at once; both false solutions are rejected and both
+    authors quarantined; the honest agents finish the four tasks."""
+    inst = build_instance(
+        edges=[],
+        rewards=[2.0, 1.0, 2.0, 1.0],
+        task_class=[0, 1, 2, 3],
+        mazes=[corridor_maze(2), corridor_maze(3), corridor_maze(2), corridor_maze(3)],
+        agent_group=[0, 0, 1, 1],
+        task_group=[0, 0, 1, 1],
+    )
+    env, observations, _, _ = start(inst, control="decentralized", byzantine_fraction=0.5)
+    infos = {}
+    first = True
+    while env.agents:
+        actions = {a: int(o["action_mask"][1]) for a, o in observations.items()}
+        if first:  # everyone at once, on distinct tasks
+            actions, first = {"agent_0": 1, "agent_1": 2, "agent_2": 1, "agent_3": 2}, False
+        observations, _, _, _, infos = env.step(actions)
+    stats = infos["agent_0"]["stats"]
+    assert (stats["byzantine_agents"], stats["rejected_false_solutions"], stats["quarantined"]) == (2, 2, 2)
+    assert env.metrics()["mu_g"] == [2, 2]
