@@ -323,7 +323,7 @@ def test_a_steered_execution_under_a_crash_rate_that_does_not_strike():
 
 def test_a_simulator_traces_only_when_asked_and_nobody_holds_a_task_at_the_start():
     """``CESSimulator`` records no trace unless asked (tracing costs time); with a trace, the first record shows
-    every task held by nobody (holder -1)."""
+    every task held by nobody (holder -1) and the agent holding no task (-1)."""
     inst = build_instance(
         edges=[(0, 1)], rewards=[1.0, 1.0], task_class=[0, 1], mazes=[corridor_maze(2)] * 2, agent_group=[0]
     )
@@ -331,6 +331,7 @@ def test_a_simulator_traces_only_when_asked_and_nobody_holds_a_task_at_the_start
     assert CESSimulator(config, inst, np.random.default_rng(0)).trace is None
     traced = CESSimulator(config, inst, np.random.default_rng(0), trace=True)
     assert [(c.tick, c.task, c.holder) for c in traced.trace.task_changes] == [(0, 0, -1), (0, 1, -1)]
+    assert [(c.tick, c.agent, c.task) for c in traced.trace.agent_changes] == [(0, 0, -1)]  # no task either
 
 
 def test_two_crashes_lose_their_work_and_the_agent_recovers_each_time():
