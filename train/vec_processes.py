@@ -38,6 +38,16 @@ def _worker(remote: Connection, parent: Connection, n_envs: int, seed: int | Non
                 remote.send((observations, env.action_masks(), list(env.reset_infos)))
             elif command == "seed":
                 remote.send(env.seed(data))
+            elif command == "rows":  # attribute access and method calls on rows, as SB3VecEnv answers them
+                kind, name, args, kwargs, local = data
+                if kind == "has_attr":
+                    remote.send(env.has_attr(name))
+                elif kind == "get_attr":
+                    remote.send(env.get_attr(name, local))
+                elif kind == "set_attr":
+                    remote.send(env.set_attr(name, args[0], local))
+                else:
+                    remote.send(env.env_method(name, *args, indices=local, **kwargs))
             elif command == "close":
                 env.close()
                 remote.send(None)
@@ -135,20 +145,43 @@ class ProcessVecEnv(VecEnv):
         return [int(i) for i in indices]
 
     def env_method(self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any) -> list[Any]:
-        if method_name != "action_masks":
-            raise NotImplementedError(f"ProcessVecEnv serves only env_method('action_masks'), not {method_name!r}")
-        return [self._masks[i].copy() for i in self._indices(indices)]
+        if method_name == "action_masks":  # sent along with every step: no round trip
+            return [self._masks[i].copy() for i in self._indices(indices)]
+        return self._rows("env_method", method_name, args, kwargs, indices)
 
     def has_attr(self, attr_name: str) -> bool:
-        return attr_name == "action_masks"
+        for remote in self.remotes:
+            remote.send(("rows", ("has_attr", attr_name, (), {}, None)))
+        return all([remote.recv() for remote in self.remotes])
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        if attr_name == "render_mode":  # VecEnv's constructor asks; the rows are never rendered
-            return [None for _ in self._indices(indices)]
-        raise NotImplementedError(f"ProcessVecEnv has no attribute access to its rows ({attr_name!r})")
+        return self._rows("get_attr", attr_name, (), {}, indices)
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        raise NotImplementedError(f"ProcessVecEnv has no attribute access to its rows ({attr_name!r})")
+        self._rows("set_attr", attr_name, (value,), {}, indices)
+
+    def _rows(self, kind: str, name: str, args: tuple, kwargs: dict, indices: VecEnvIndices) -> list[Any]:
+        """Forward a row access to the workers holding ``indices`` (values travel pickled); results in row order."""
+        starts = np.cumsum([0, *self.sizes])
+        wanted = self._indices(indices)
+        by_worker: dict[int, list[int]] = {}
+        for i in wanted:
+            if not 0 <= i < self.num_envs:
+                raise IndexError(f"ProcessVecEnv: row {i} outside 0..{self.num_envs - 1}")
+            worker = int(np.searchsorted(starts, i, side="right")) - 1
+            by_worker.setdefault(worker, []).append(i - int(starts[worker]))
+        for worker, local in by_worker.items():
+            self.remotes[worker].send(("rows", (kind, name, args, kwargs, local)))
+        answers = {worker: self.remotes[worker].recv() for worker in by_worker}
+        if kind == "set_attr":
+            return []
+        taken = dict.fromkeys(by_worker, 0)
+        results = []
+        for i in wanted:  # back in the order asked for
+            worker = int(np.searchsorted(starts, i, side="right")) - 1
+            results.append(answers[worker][taken[worker]])
+            taken[worker] += 1
+        return results
 
     def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
         """As ``SB3VecEnv``: episode ends carry Monitor's statistics."""

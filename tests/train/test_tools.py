@@ -71,6 +71,24 @@ def test_process_vec_env_is_seeded_and_serves_masks():
     assert worker_seeds(5, 2) != worker_seeds(6, 2) and worker_seeds(None, 2) == [None, None]
 
 
+def test_process_vec_env_forwards_row_access_to_the_workers_in_row_order():
+    """get_attr/set_attr/env_method reach the row's own ParallelEnv in whichever worker holds it."""
+    config = make_config("tiny")
+    env = ProcessVecEnv(n_envs=3, n_processes=2, seed=5, config=config)  # rows 0-1 in worker 0, row 2 in worker 1
+    try:
+        env.reset()
+        assert env.has_attr("possible_agents") and not env.has_attr("no_such_attribute")
+        assert env.get_attr("config") == [config] * 3
+        env.set_attr("probe", "x", indices=[2])
+        env.set_attr("probe", "y", indices=[0, 1])
+        assert env.get_attr("probe", indices=[2, 0, 1]) == ["x", "y", "y"]  # the order asked for
+        assert env.env_method("action_space", "agent_0", indices=2) == [env.get_attr("_action_spaces")[2]["agent_0"]]
+        with pytest.raises(IndexError, match="row 3"):
+            env.get_attr("config", indices=[3])
+    finally:
+        env.close()
+
+
 # ------------------------------------------------------------------------------------------------------ evaluation
 def _row(policy: str, seed: int, et: float) -> dict:
     return {"policy": policy, "seed": seed, "ET": et, "truncated": False, "conflicts": 0}
