@@ -6,7 +6,8 @@ Measures, pinned to one core:
 2. agent-steps per second of the environment (one agent-step = one live agent's observation and action in one env
    step) under the reference reward-first policy, in the event-driven mode and the tick-level agent-steered mode;
 3. one whole episode at the paper's scale (500 tasks, 50 agents, 10 groups, 400x400 mazes) under the reward-first
-   policy, reset (instance and maze generation) included, for both controls.
+   policy, reset (instance and maze generation) included, for both controls; then once more with the instance taken
+   from an ``InstanceCache`` that another policy's episode on the same seed filled (a sweep's later policies).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_maze import time_maze, warm_up  # noqa: E402
 
-from ces_env import parallel_env  # noqa: E402
+from ces_env import InstanceCache, parallel_env  # noqa: E402
 from ces_env.config import make_config  # noqa: E402
 from ces_env.policies import RewardFirstPolicy  # noqa: E402
 from ces_env.runner import run_episode  # noqa: E402
@@ -55,11 +56,12 @@ def agent_steps_per_second(kwargs: dict, seeds: int) -> dict:
     return {"agent_steps_per_s": agent_steps / elapsed, "env_steps_per_s": steps / elapsed, "env_steps": steps}
 
 
-def paper_scale_episode(control: str, seed: int) -> dict:
-    """One whole episode, env construction and reset (instance and maze generation) included."""
+def paper_scale_episode(control: str, seed: int, instance_cache: InstanceCache | None = None) -> dict:
+    """One whole episode, env construction and reset (instance and maze generation, unless the cache has the seed's
+    instance) included."""
     config = make_config(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control)
     cpu_start = time.process_time()
-    result = run_episode(RewardFirstPolicy(), config, seed)
+    result = run_episode(RewardFirstPolicy(), config, seed, instance_cache=instance_cache)
     cpu_seconds = time.process_time() - cpu_start
     assert result.metrics is not None  # without max_steps the episode always ends
     return {
@@ -112,9 +114,11 @@ def main(argv=None) -> None:
         " of which reset (wall) | env steps | ET (ticks) |"
     )
     print("|---|---|---|---|---|---|")
-    for control in ("centralized", "decentralized"):
-        r = paper_scale_episode(control, seed=0)
-        print(f"| {control} | {r['cpu_s']:.2f} | {r['total_s']:.2f} | {r['reset_s']:.2f} | {r['steps']} | {r['ET']} |")
+    cache = InstanceCache()
+    paper_scale_episode("decentralized", seed=0, instance_cache=cache)  # a sweep's first policy fills the cache
+    for name, instance_cache in (("centralized", None), ("decentralized", None), ("centralized, cached", cache)):
+        r = paper_scale_episode(name.split(",")[0], seed=0, instance_cache=instance_cache)
+        print(f"| {name} | {r['cpu_s']:.2f} | {r['total_s']:.2f} | {r['reset_s']:.2f} | {r['steps']} | {r['ET']} |")
 
 
 if __name__ == "__main__":

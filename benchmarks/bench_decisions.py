@@ -101,11 +101,33 @@ def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: in
     }
 
 
+def profile_small(n_envs: int, min_decisions: int) -> None:
+    """The functions that take the most cumulative time in the `small` decision loop (cProfile slows every Python
+    call down, so read shares, not rates)."""
+    import cProfile
+    import pstats
+
+    decisions_per_second({"preset": "tiny"}, 1, 200)  # numba compilation outside the profile
+    profiler = cProfile.Profile()
+    profiler.enable()
+    decisions_per_second({"preset": "small"}, n_envs, min_decisions)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-decisions", type=int, default=20_000, help="decisions per measurement, at least")
     parser.add_argument("--n-envs", type=int, nargs="+", default=[1, 64], help="vec-env sizes to measure")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the table: cProfile of `small` with the largest --n-envs (where the time goes)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        profile_small(max(args.n_envs), args.min_decisions)
+        return
     print(f"SB3VecEnv decisions per second, masked-random policy ({pin_to_one_core()}, numpy {np.__version__})")
     decisions_per_second({"preset": "tiny"}, 1, 200)  # warm-up: numba compilation
 

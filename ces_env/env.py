@@ -247,29 +247,22 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[AgentID, Observation], dict[AgentID, dict[str, Any]]]:
-        if seed is not None:
-            self._np_random = np.random.default_rng(seed)
-        options = dict(options or {})
-        self._warn_unknown_options(options)
         return self._as_dicts(self._reset_core(seed, options))
 
     def reset_arrays(self, seed: int | None = None, options: dict[str, Any] | None = None) -> ArrayStep:
         """:meth:`reset` with every agent's data as one array (see :class:`ArrayStep`); the same episode."""
+        return self._reset_core(seed, options)
+
+    def _reset_core(self, seed: int | None, options: dict[str, Any] | None) -> ArrayStep:
+        """What both resets do; called directly by both, so that a warning points at the caller's line."""
         if seed is not None:
             self._np_random = np.random.default_rng(seed)
         options = dict(options or {})
-        self._warn_unknown_options(options)
-        return self._reset_core(seed, options)
-
-    @staticmethod
-    def _warn_unknown_options(options: dict[str, Any]) -> None:
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
             warnings.warn(
                 f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})", stacklevel=3
             )
-
-    def _reset_core(self, seed: int | None, options: dict[str, Any]) -> ArrayStep:
         instance = options.get("instance")
         if instance is None and self.instance_cache is not None and seed is not None:
             instance = self.instance_cache.instance(self.config, seed, self.np_random)

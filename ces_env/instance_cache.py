@@ -71,10 +71,15 @@ DEFAULT_MAX_BYTES = 256 * 2**20
 def generation_key(config: CESConfig) -> Hashable:
     """The config's fields that can shape a generated instance, as a hashable tuple."""
     return tuple(
-        (field.name, getattr(config, field.name))
+        (field.name, _hashable(getattr(config, field.name)))
         for field in dataclasses.fields(config)
         if field.name not in NOT_READ_BY_GENERATION
     )
+
+
+def _hashable(value: Any) -> Hashable:
+    """Lists (the config accepts ``group_speeds`` as a list) as tuples."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def instance_bytes(instance: Instance) -> int:
@@ -112,10 +117,6 @@ class InstanceCache:
         """The instance ``generate_instance(config, rng)`` gives for ``rng = default_rng(seed)``, leaving ``rng`` in
         the state that generation leaves it in (so the rest of the episode draws the same numbers)."""
         key = (generation_key(config), int(seed))
-        try:
-            hash(key)
-        except TypeError:  # a field value that cannot be a key (should not happen with a validated config)
-            return generate_instance(config, rng)
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)

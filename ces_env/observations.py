@@ -129,6 +129,9 @@ class ObservationBuilder:
         self.mask_box = spaces.Box(0, 1, shape=(self.actions.n_actions,), dtype=np.int8)
         self._instance: Instance | None = None
         self._flat_cache: tuple[CESSimulator, np.ndarray, np.ndarray] | None = None
+        from ces_env import kernels  # here, not at the top: that module imports this one's layout
+
+        self._kernels = kernels
 
     # ---------------------------------------------------------------------------------------------- static features
     def state_size(self, n_tasks: int, n_groups: int) -> int:
@@ -169,8 +172,7 @@ class ObservationBuilder:
         The compiled kernels of :mod:`ces_env.kernels` fill them from the simulator's arrays; they give
         exactly what :meth:`build_numpy` gives (tests/test_observation_builder.py), in a few microseconds instead of
         a few hundred."""
-        from ces_env import kernels  # here, not at the top: that module imports this one
-
+        kernels = self._kernels
         inst = self._bound_instance()
         n = self.n_agents
         K = self.config.n_candidates

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ces_env.config import CESConfig, make_config
+from ces_env.config import CESConfig
 from ces_env.env import NO_ACTION, ArrayStep, CESParallelEnv
 from ces_env.instance_cache import InstanceCache
 
@@ -55,15 +55,14 @@ class CESVectorEnv:
             raise ValueError(f"CESVectorEnv: n_envs must be an int >= 1, got {n_envs!r}")
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f"CESVectorEnv: seed must be an int >= 0, got {seed!r}")
-        if isinstance(config, Mapping):
-            fields = {**config, **fields}
-            config = None
-        resolved = make_config(preset, **fields) if config is None else make_config(base=config, **fields)
-        self.config = resolved
-        self.envs = [CESParallelEnv(config=resolved, instance_cache=instance_cache) for _ in range(n_envs)]
+        # the first copy resolves preset, config and fields as parallel_env does; the others share its config
+        first = CESParallelEnv(preset=preset, config=config, instance_cache=instance_cache, **fields)
+        self.config = first.config
+        self.envs = [first] + [
+            CESParallelEnv(config=first.config, instance_cache=instance_cache) for _ in range(n_envs - 1)
+        ]
         self.num_envs = n_envs
-        self.n_agents = resolved.n_agents
-        first = self.envs[0]
+        self.n_agents = first.config.n_agents
         agent = first.possible_agents[0]
         self.observation_size = int(first.observation_space(agent)["observation"].shape[0])  # type: ignore[index]
         self.n_actions = int(first.action_space(agent).n)

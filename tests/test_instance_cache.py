@@ -93,3 +93,12 @@ def test_the_cache_keeps_within_its_memory_bound() -> None:
         InstanceCache(max_bytes=-1)
     with pytest.raises(TypeError, match="instance_cache"):
         parallel_env(preset="tiny", instance_cache={})
+
+
+def test_a_list_valued_field_is_a_key_too() -> None:
+    """The config accepts ``group_speeds`` as a list: the key holds it as a tuple (same instance as the tuple's)."""
+    as_list = make_config("small", group_speeds=[1.0, 2.0])
+    as_tuple = make_config("small", group_speeds=(1.0, 2.0))
+    cache = InstanceCache()
+    first = cache.instance(as_list, 0, np.random.default_rng(0))
+    assert cache.instance(as_tuple, 0, np.random.default_rng(0)) is first

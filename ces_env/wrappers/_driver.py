@@ -17,9 +17,6 @@ import numpy as np
 from ces_env import kernels
 from ces_env.env import NO_ACTION, ArrayStep, CESParallelEnv
 
-Observations = dict[str, dict[str, np.ndarray]]
-Infos = dict[str, dict[str, Any]]
-
 MAX_SKIPPED_EPISODES = 1000
 """A trainer gets no row from an episode in which no agent ever has a choice; this many of those in a row means that
 the config leaves nothing to decide, which is reported rather than looped over."""
@@ -108,28 +105,6 @@ class DecisionDriver:
     def candidates(self, agent: str) -> np.ndarray:
         """(K,) int64: the task id in each of ``agent``'s candidate slots, -1 for an empty slot."""
         return self.result.slot_tasks[self.index[agent]]
-
-    @property
-    def observations(self) -> Observations:
-        """The ParallelEnv's per-agent observation dicts (views of the current arrays)."""
-        return {agent: self.observation_dict(agent) for agent in self.agent_names}
-
-    @property
-    def infos(self) -> Infos:
-        """The ParallelEnv's per-agent infos (action mask, group, candidates; at the end metrics and stats)."""
-        result = self.result
-        groups = self.env.sim.instance.agent_group.tolist()
-        final = self._final_fields()
-        return {
-            a: {
-                "action_mask": result.masks[i],
-                "group": groups[i],
-                "candidates": result.slot_tasks[i],
-                "elapsed_ticks": result.elapsed_ticks,
-                **final,
-            }
-            for i, a in enumerate(self.agent_names)
-        }
 
     def final_metrics(self) -> dict[str, Any]:
         """The finished episode's metrics (``info["metrics"]`` of its last step)."""
