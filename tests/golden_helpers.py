@@ -25,6 +25,17 @@ from ces_env.types import Instance
 # --------------------------------------------------------------------------------------------------------------- time
 
 
+FREE = dict(
+    split_ticks_per_group=0,
+    collect_ticks_per_group=0,
+    assign_service_ticks=0,
+    validate_service_ticks=0,
+    claim_latency_ticks=0,
+    peer_validate_ticks=0,
+)
+"""Every protocol and system cost at zero (config fields): an episode is then its walks alone."""
+
+
 def tick(env: CESParallelEnv) -> int:
     """The env's current tick. The ONLY place the tests read simulator internals (until the event trace of issue 14)."""
     return int(env.unwrapped.sim.time)

@@ -28,6 +28,7 @@ from ces_env.maze import EAST
 from ces_env.observations import ActionLayout
 from ces_env.types import AgentStatus, TaskStatus
 from tests.golden_helpers import (
+    FREE,
     agent_feature,
     build_instance,
     config_for,
@@ -37,17 +38,6 @@ from tests.golden_helpers import (
     task_deciders,
     tick,
 )
-
-FREE = dict(
-    split_ticks_per_group=0,
-    collect_ticks_per_group=0,
-    assign_service_ticks=0,
-    validate_service_ticks=0,
-    claim_latency_ticks=0,
-    peer_validate_ticks=0,
-)
-"""Every protocol and system cost at zero: the bound is then the walk alone."""
-
 
 # ------------------------------------------------------------------------------------------------- the lower bound
 

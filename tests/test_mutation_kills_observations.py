@@ -22,6 +22,7 @@ from ces_env.observations import (
 )
 from ces_env.types import AgentStatus, TaskStatus
 from tests.golden_helpers import (
+    FREE,
     agent_feature,
     build_instance,
     corridor_maze,
@@ -30,16 +31,6 @@ from tests.golden_helpers import (
     start,
     tick,
 )
-
-FREE = dict(
-    split_ticks_per_group=0,
-    collect_ticks_per_group=0,
-    assign_service_ticks=0,
-    validate_service_ticks=0,
-    claim_latency_ticks=0,
-    peer_validate_ticks=0,
-)
-
 
 # ------------------------------------------------------------------------------------------- the local maze view
 
