@@ -452,3 +452,61 @@ def test_each_byzantine_solver_is_quarantined():
     stats = infos["agent_0"]["stats"]
     assert (stats["byzantine_agents"], stats["rejected_false_solutions"], stats["quarantined"]) == (2, 2, 2)
     assert env.metrics()["mu_g"] == [2, 2]
+
+
+def _solution_moves(maze, first_move: int) -> list[int]:
+    """The move actions that walk ``maze``'s solution path, cell by cell (``first_move`` + a direction)."""
+    rows, cols = np.divmod(np.asarray(maze.solution), maze.passages.shape[1])
+    steps = zip(np.diff(rows).tolist(), np.diff(cols).tolist(), strict=True)
+    return [first_move + [(-1, 0), (0, 1), (1, 0), (0, -1)].index(step) for step in steps]
+
+
+def test_a_crash_in_the_middle_of_a_steered_move_counts_the_move_as_far_as_it_got():
+    """Steered mode, one agent of speed 0.5 (a move takes 2 ticks), a 4-move corridor, no costs, ``crash_rate=0.2``,
+    recovery 2 ticks, seed 43: the crash delays of the agent's executions 0 and 1 are 3 and 15 ticks.
+
+    The claim resolves at once; moves start at 0 and 2; the crash strikes at 3, halfway through the second move: the
+    agent has worked 2 + 1 = 3 ticks (the move never ends: its last tick is not work), 3 are lost. It is down until 5,
+    then claims the task again and walks the 4 moves, 5..13 (15 > 8: no second crash). ET 13; worked 3 + 8 = 11 of 13
+    ticks: TWT 2; one crash, one recovery, and the agent is up at the end."""
+    inst = build_instance(
+        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
+    )
+    faults = dict(crash_rate=0.2, crash_recovery_ticks=2)
+    env, _, _, record = start(inst, seed=43, control="decentralized", exploration_mode="steered", **faults, **FREE)
+    sim = env.unwrapped.sim
+    assert [int(fault_stream(sim.faults.seed, CRASH, 0, k).geometric(0.2)) for k in range(2)] == [3, 15]
+    moves = _solution_moves(inst.mazes[0], ActionLayout(env.unwrapped.config).first_move)
+    observations, *_ = env.step({"agent_0": 1})
+    ticks, walked = [record.tick, tick(env)], 0
+    while env.agents:
+        if agent_feature(observations["agent_0"], "deciding_task") == 1.0:
+            action, walked = 1, 0
+        else:
+            action, walked = moves[walked], walked + 1
+        observations, _, _, _, infos = env.step({"agent_0": action})
+        ticks.append(tick(env))
+    assert ticks == [0, 0, 2, 5, 5, 7, 9, 11, 13]  # moves at 0 and 2, the crash at 3, back at 5
+    stats, metrics = infos["agent_0"]["stats"], env.metrics()
+    assert (stats["crashes"], stats["recoveries"], stats["lost_work_ticks"]) == (1, 1, 3)
+    assert work_ticks(sim).tolist() == [11.0]
+    assert (metrics["ET"], metrics["TWT_g"]) == (13, [2.0])
+    assert not sim.down[0]
+
+
+def test_an_agent_that_crashes_for_good_is_down_and_its_group_truncates_the_episode():
+    """As above without recovery: the crash at 3 takes the group's only agent down for good; the episode is
+    truncated there ("crashed") with the agent down, its 3 ticks of work counted and the task undone."""
+    inst = build_instance(
+        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
+    )
+    env, *_ = start(inst, seed=43, control="decentralized", exploration_mode="steered", crash_rate=0.2, **FREE)
+    sim = env.unwrapped.sim
+    moves = _solution_moves(inst.mazes[0], ActionLayout(env.unwrapped.config).first_move)
+    env.step({"agent_0": 1})
+    env.step({"agent_0": moves[0]})
+    assert not sim.down[0]
+    _, _, _, truncations, infos = env.step({"agent_0": moves[1]})
+    assert truncations["agent_0"] and infos["agent_0"]["truncation_reason"] == "crashed"
+    assert tick(env) == 3 and sim.down[0] and sim.down_for_good[0]
+    assert work_ticks(sim).tolist() == [3.0] and env.metrics()["mu_g"] == [0]

@@ -105,6 +105,25 @@ def test_tracing_off_and_on_play_the_same_episode(kwargs):
     assert traced_env.sim.trace is not None and traced_env.sim.trace.agent_changes
 
 
+def test_the_trace_gives_ticks_as_integer_arrays():
+    """Ticks are whole numbers: an analysis may index with them or compare them exactly, so no float creeps in."""
+    env = ces_env.parallel_env(preset="tiny", trace=True)
+    rollout(env, 0, policy=RewardFirstPolicy())
+    trace = env.unwrapped.sim.trace
+    inst = env.unwrapped.sim.instance
+    arrays = {
+        "ready_times": (trace.ready_times(), inst.n_tasks),
+        "done_times": (trace.done_times(), inst.n_tasks),
+        "group_end_times": (trace.group_end_times(), inst.n_groups),
+        "work_ticks": (trace.work_ticks(), inst.n_agents),
+        "waiting_ticks": (trace.waiting_ticks(), inst.n_agents),
+        "controller_busy_ticks": (trace.controller_busy_ticks(), inst.n_groups),
+    }
+    for name, (values, length) in arrays.items():
+        assert values.dtype == np.int64 and values.shape == (length,), name
+    assert trace.work_ticks().sum() > 0 and trace.controller_busy_ticks().sum() > 0
+
+
 def test_tracing_is_off_by_default():
     env = ces_env.parallel_env(preset="tiny")
     env.reset(seed=0)

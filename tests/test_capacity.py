@@ -1,0 +1,181 @@
+"""The config's capacity checks: the memory estimate, the machine's budget, and the longest possible episode.
+
+A scenario too big for the machine, or whose longest episode would overflow int64 ticks, is refused before anything is
+built. These tests work each estimate out by hand on small configs and put the limits at the estimate's exact value,
+so that a term dropped or changed in either formula moves it across the edge.
+"""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from ces_env import config as config_module
+from ces_env.config import MEMORY_FRACTION, ConfigError, estimate_memory, make_config
+
+# every cost field distinct, so that each term of the longest-episode formula is visible in the total
+COSTS = dict(
+    assign_service_ticks=1,
+    validate_service_ticks=2,
+    claim_latency_ticks=3,
+    peer_validate_ticks=4,
+    negotiation_latency_ticks=5,
+    wait_ticks=6,
+    share_ticks_per_recipient=7,
+    split_ticks_per_group=8,
+    collect_ticks_per_group=9,
+)
+
+
+def test_memory_estimate_by_part_worked_out_by_hand() -> None:
+    """3 agents, 10 tasks of 4 per class (3 classes), 6x7 mazes (42 cells), K = 5 slots, automatic exploration.
+
+    mazes: 3 classes x 42 cells x 5 bytes + 42 cells x 16 bytes = 630 + 672 = 1302;
+    tasks: 1024 x 10 = 10240; agents: 3 x (3 classes + 1024 + 4 x 3 x 30) = 3 x 1387 = 4161;
+    candidates: 3 agents x 4 bytes x 3 copies x 6 features x 5 slots = 1080; no maze view (not steered): 0.
+    """
+    config = make_config(n_agents=3, n_groups=1, n_tasks=10, tasks_per_class=4, maze_size=(6, 7), n_candidates=5)
+    assert estimate_memory(config) == {
+        "maze_size": 1302.0,
+        "n_tasks": 10240.0,
+        "n_agents": 4161.0,
+        "n_candidates": 1080.0,
+        "view_radius": 0.0,
+    }
+
+
+def test_a_steered_agent_holds_its_maze_view_in_the_memory_estimate() -> None:
+    """Steered, radius 2: a 5x5 view of 5 channels = 125 values; 3 agents x 4 bytes x 3 copies x 125 = 4500."""
+    config = make_config(n_agents=3, n_groups=1, n_tasks=4, maze_size=6, exploration_mode="steered", view_radius=2)
+    assert estimate_memory(config)["view_radius"] == 4500.0
+
+
+def _pretend_memory(monkeypatch: pytest.MonkeyPatch, budget: float) -> None:
+    """Make the machine report the physical memory whose MEMORY_FRACTION is ``budget`` bytes."""
+    monkeypatch.setattr(config_module, "machine_memory_bytes", lambda: math.ceil(budget / MEMORY_FRACTION))
+
+
+def test_a_scenario_needing_exactly_the_memory_budget_is_accepted_and_one_byte_more_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    overrides = dict(n_agents=3, n_groups=1, n_tasks=10, tasks_per_class=4, maze_size=(6, 7), n_candidates=5)
+    need = sum(estimate_memory(make_config(**overrides)).values())  # 16783 bytes, worked out above
+    assert need == 1302 + 10240 + 4161 + 1080
+    _pretend_memory(monkeypatch, need)
+    make_config(**overrides)
+    _pretend_memory(monkeypatch, need - 2)  # the memory is rounded up to whole bytes: 2 below stays below
+    with pytest.raises(ConfigError) as error:
+        make_config(**overrides)
+    # the largest part (the 10 tasks' 10240 bytes) names the field to change; the budget is half the memory
+    message = str(error.value)
+    assert message.startswith("config field 'n_tasks':")
+    assert f"about {need / 2**30:.3g} GiB" in message and "(50% of its memory)" in message
+
+
+def test_the_memory_refusal_names_the_field_whose_part_is_largest(monkeypatch: pytest.MonkeyPatch) -> None:
+    _pretend_memory(monkeypatch, 1000.0)
+    with pytest.raises(ConfigError, match="^config field 'maze_size':"):
+        make_config(n_agents=1, n_groups=1, n_tasks=1, maze_size=100)  # 100x100 maze: 210000 bytes of 211 kB
+    with pytest.raises(ConfigError, match="^config field 'n_agents':"):
+        make_config(n_agents=50, n_groups=1, n_tasks=1, maze_size=2, n_candidates=1)
+
+
+def _longest_by_hand(n_groups: int, n_tasks: int, cells: int, slowest: float, partition_ticks: int = 0) -> float:
+    """Twice (overheads + every task explored by the slowest agent over 2 x cells moves + its protocol costs)."""
+    c = COSTS
+    explore = 2.0 * cells / slowest
+    protocol = (
+        c["assign_service_ticks"]
+        + c["validate_service_ticks"]
+        + c["claim_latency_ticks"]
+        + c["peer_validate_ticks"]
+        + 4 * c["negotiation_latency_ticks"]
+        + c["wait_ticks"]
+        + c["share_ticks_per_recipient"] * 2  # two agents
+    )
+    overheads = (c["split_ticks_per_group"] + c["collect_ticks_per_group"]) * n_groups + partition_ticks * n_tasks
+    return 2.0 * (overheads + n_tasks * (explore + protocol))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "longest", "field"),
+    [
+        # 4x5 maze: explore 2 x 20 / (speed 2 x (1 - spread 0.5)) = 40 < protocol 1+2+3+4+20+6+14 = 50
+        # overheads (8 + 9) x 1 group = 17; 2 x (17 + 3 x 90) = 574
+        (dict(n_groups=1, maze_size=(4, 5), agent_speed=2.0, speed_spread=0.5), 574.0, "n_tasks"),
+        # the slower group (speed multiplier 0.5) sets the pace: explore 80; 2 groups: overheads 34; exploring
+        # dominates, so the maze is named
+        (
+            dict(n_groups=2, maze_size=(4, 5), agent_speed=2.0, speed_spread=0.5, group_speeds=(0.5, 1.0)),
+            2.0 * (34 + 3 * (80 + 50)),
+            "maze_size",
+        ),
+        # independent partition: 10 ticks per task of partitioning, 30 in all, on top of the first case
+        (
+            dict(
+                n_groups=1,
+                maze_size=(4, 5),
+                agent_speed=2.0,
+                speed_spread=0.5,
+                partition="independent",
+                partition_ticks_per_task=10,
+            ),
+            574.0 + 60.0,
+            "n_tasks",
+        ),
+    ],
+)
+def test_the_longest_possible_episode_may_reach_the_time_limit_but_not_pass_it(
+    monkeypatch: pytest.MonkeyPatch, overrides: dict, longest: float, field: str
+) -> None:
+    config_kwargs = dict(n_agents=2, n_tasks=3, **COSTS, **overrides)
+    cells = 20
+    slowest = 2.0 * min(overrides.get("group_speeds") or (1.0,)) * 0.5
+    assert longest == _longest_by_hand(
+        overrides["n_groups"], 3, cells, slowest, overrides.get("partition_ticks_per_task", 0)
+    )
+    monkeypatch.setattr(config_module, "TIME_LIMIT", int(longest))
+    make_config(**config_kwargs)
+    monkeypatch.setattr(config_module, "TIME_LIMIT", int(longest) - 1)
+    with pytest.raises(ConfigError) as error:
+        make_config(**config_kwargs)
+    assert str(error.value) == (
+        f"config field '{field}': the longest possible episode ({longest:.3g} ticks) would pass the int64 limit "
+        f"{int(longest) - 1:.3g}"
+    )
+
+
+def test_the_longest_episode_is_estimated_in_ticks_when_costs_are_fractions_of_an_exploration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In exploration units the costs are converted first: one unit is n_cells - 1 = 19 moves at speed 1.
+
+    Each cost of 1.0 exploration is 19 ticks; the others are 0: protocol = 19 (assign) + 19 (validate) = 38;
+    explore = 2 x 20 = 40; 1 group with no split or collect; 2 x 3 x 78 = 468.
+    """
+    fractions = {name: 0.0 for name in COSTS if name != "wait_ticks"}
+    fractions.update(assign_service_ticks=1.0, validate_service_ticks=1.0)
+    kwargs = dict(n_agents=2, n_groups=1, n_tasks=3, maze_size=(4, 5), cost_unit="exploration", **fractions)
+    assert make_config(**kwargs).in_ticks().assign_service_ticks == 19
+    monkeypatch.setattr(config_module, "TIME_LIMIT", 468)
+    make_config(**kwargs)
+    monkeypatch.setattr(config_module, "TIME_LIMIT", 467)
+    with pytest.raises(ConfigError, match=r"\(468 ticks\)"):
+        make_config(**kwargs)
+
+
+def test_the_machine_memory_is_the_physical_memory_the_kernel_reports() -> None:
+    """On Linux, physical pages x page size is /proc/meminfo's MemTotal (reported in KiB)."""
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.exists():
+        pytest.skip("no /proc/meminfo on this system")
+    total_kib = next(int(line.split()[1]) for line in meminfo.read_text().splitlines() if line.startswith("MemTotal:"))
+    assert config_module.machine_memory_bytes() == total_kib * 1024
+
+
+def test_the_machine_memory_is_64_gib_where_it_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(name: str) -> int:
+        raise ValueError(f"unrecognized configuration name {name!r}")
+
+    monkeypatch.setattr(config_module.os, "sysconf", unreadable)
+    assert config_module.machine_memory_bytes() == 64 * 2**30
