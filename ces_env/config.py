@@ -504,7 +504,7 @@ def _validate_graph_layers(c: CESConfig, check_int: Any, fail: Any) -> None:
 
 def _validate_faults(c: CESConfig, check_int: Any, check_number: Any, check_at_most: Any, fail: Any) -> None:
     """The fault options (ces_env.core.faults): ranges, and the outage fields only with an outage."""
-    check_number("crash_rate", 0.0, high=1.0)
+    check_number("crash_rate", 0.0)
     if c.crash_rate >= 1.0:
         fail("crash_rate", f"must be < 1 (an agent must be able to finish a tick of work), got {c.crash_rate}")
     if c.crash_recovery_ticks is not None:

@@ -44,6 +44,13 @@ def test_memory_estimate_by_part_worked_out_by_hand() -> None:
     }
 
 
+def test_a_single_class_of_tasks_holds_one_maze_per_agent_in_the_memory_estimate() -> None:
+    """3 tasks of up to 4 per class: one class. Mazes: 1 x 42 x 5 + 42 x 16 = 882; agents: 2 x (1 + 1024 + 360)."""
+    config = make_config(n_agents=2, n_groups=1, n_tasks=3, tasks_per_class=4, maze_size=(6, 7))
+    parts = estimate_memory(config)
+    assert (parts["maze_size"], parts["n_agents"]) == (882.0, 2770.0)
+
+
 def test_a_steered_agent_holds_its_maze_view_in_the_memory_estimate() -> None:
     """Steered, radius 2: a 5x5 view of 5 channels = 125 values; 3 agents x 4 bytes x 3 copies x 125 = 4500."""
     config = make_config(n_agents=3, n_groups=1, n_tasks=4, maze_size=6, exploration_mode="steered", view_radius=2)
@@ -70,6 +77,8 @@ def test_a_scenario_needing_exactly_the_memory_budget_is_accepted_and_one_byte_m
     message = str(error.value)
     assert message.startswith("config field 'n_tasks':")
     assert f"about {need / 2**30:.3g} GiB" in message and "(50% of its memory)" in message
+    budget = MEMORY_FRACTION * math.ceil((need - 2) / MEMORY_FRACTION)
+    assert f"more than the {budget / 2**30:.3g} GiB this machine can give" in message
 
 
 def test_the_memory_refusal_names_the_field_whose_part_is_largest(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,6 +119,9 @@ def _longest_by_hand(n_groups: int, n_tasks: int, cells: int, slowest: float, pa
             2.0 * (34 + 3 * (80 + 50)),
             "maze_size",
         ),
+        # exploring exactly as long as the protocol costs (4x5 maze at speed 0.8: explore 50 = protocol 50): the
+        # tasks are named, as when the protocol costs more
+        (dict(n_groups=1, maze_size=(4, 5), agent_speed=0.8), 2.0 * (17 + 3 * (50 + 50)), "n_tasks"),
         # independent partition: 10 ticks per task of partitioning, 30 in all, on top of the first case
         (
             dict(
@@ -130,7 +142,8 @@ def test_the_longest_possible_episode_may_reach_the_time_limit_but_not_pass_it(
 ) -> None:
     config_kwargs = dict(n_agents=2, n_tasks=3, **COSTS, **overrides)
     cells = 20
-    slowest = 2.0 * min(overrides.get("group_speeds") or (1.0,)) * 0.5
+    slowest = overrides["agent_speed"] * min(overrides.get("group_speeds") or (1.0,))
+    slowest *= 1.0 - overrides.get("speed_spread", 0.0)
     assert longest == _longest_by_hand(
         overrides["n_groups"], 3, cells, slowest, overrides.get("partition_ticks_per_task", 0)
     )
