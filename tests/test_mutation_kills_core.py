@@ -284,6 +284,7 @@ def test_a_byzantine_solver_is_rejected_once_and_quarantined():
     (liar,) = np.flatnonzero(sim.faults.byzantine)
     last = [c for c in sim.trace.agent_changes if c.agent == liar][-1]
     assert (last.status, last.task) == (AgentStatus.FINISHED, -1)  # quarantined, holding no task
+    assert sim.down[liar] and sim.down_for_good[liar]  # for good: a quarantined agent never recovers
 
 
 def test_a_solver_keeps_its_own_solution_when_sharing_takes_time():
@@ -510,3 +511,26 @@ def test_an_agent_that_crashes_for_good_is_down_and_its_group_truncates_the_epis
     assert truncations["agent_0"] and infos["agent_0"]["truncation_reason"] == "crashed"
     assert tick(env) == 3 and sim.down[0] and sim.down_for_good[0]
     assert work_ticks(sim).tolist() == [3.0] and env.metrics()["mu_g"] == [0]
+
+
+def test_the_event_that_ends_the_episode_is_the_last_one_processed():
+    """Two groups of one agent each, no costs, ``crash_rate=0.3``, no recovery, seed 20: agent_0's first execution
+    (a 5-move corridor) crashes after 2 ticks; agent_1's (a 2-move corridor) would crash after 4, so it ends first.
+
+    Both start at 0; at tick 2 agent_0's crash (scheduled first) takes group 0's only agent down for good and
+    truncates the episode ("crashed"). agent_1's exploration also ends at tick 2, but after the event that ended the
+    episode: it is not processed, so group 1 has not completed its task when the episode ends."""
+    inst = build_instance(
+        edges=[],
+        rewards=[1.0, 1.0],
+        task_class=[0, 1],
+        mazes=[corridor_maze(5), corridor_maze(2)],
+        agent_group=[0, 1],
+        task_group=[0, 1],
+    )
+    env, *_ = start(inst, seed=20, control="decentralized", crash_rate=0.3, **FREE)
+    seed = env.unwrapped.sim.faults.seed
+    assert [int(fault_stream(seed, CRASH, agent, 0).geometric(0.3)) for agent in (0, 1)] == [2, 4]
+    _, _, _, truncations, infos = env.step({"agent_0": 1, "agent_1": 1})
+    assert all(truncations.values()) and infos["agent_1"]["truncation_reason"] == "crashed"
+    assert tick(env) == 2 and env.metrics()["mu_g"] == [0, 0]
