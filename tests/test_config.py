@@ -81,3 +81,73 @@ def test_replace_is_validated_and_leaves_the_original():
 def test_lists_from_json_become_tuples():
     config = make_config(maze_size=[6, 9], group_speeds=[1.0, 2.0])
     assert config.maze_shape == (6, 9) and config.group_speeds == (1.0, 2.0)
+
+
+EXPLORATION_UNITS = dict(cost_unit="exploration", maze_size=(101, 100), agent_speed=1e-6)
+"""One exploration of a 101x100 maze at speed 1e-6: 10099 moves = 1.0099e10 ticks, so 100 of them pass TICK_LIMIT."""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (dict(n_agents=0), "config field 'n_agents': there must be at least one agent"),
+        (dict(maze_size=(5, 1)), "config field 'maze_size': a maze must be at least 2x2 cells, got 5x1"),
+        (dict(agent_speed=0.0), "config field 'agent_speed': must be > 0.0, got 0.0"),
+        (dict(misreport_fraction=-0.5), "config field 'misreport_fraction': must be >= 0.0, got -0.5"),
+        (dict(agent_speed=2e6), "config field 'agent_speed': must lie in [1e-06, 1e+06] cells per tick, got 2000000.0"),
+        (dict(group_speeds=(1.0, 0.0)), "config field 'group_speeds': value 1 must be a positive number, got 0.0"),
+        (
+            dict(agent_speed=5e5, group_speeds=(3.0, 1.0)),
+            "config field 'group_speeds': agent speeds would range over [500000, 1.5e+06] cells per tick, outside "
+            "[1e-06, 1e+06]",
+        ),
+        (
+            dict(agent_speed=1e-6, speed_spread=0.5),
+            "config field 'speed_spread': agent speeds would range over [5e-07, 1.5e-06] cells per tick, outside "
+            "[1e-06, 1e+06]",
+        ),
+        (
+            dict(reward_range=(1.0, 2e12)),
+            "config field 'reward_range': the highest reward 2e+12 is above the limit 1e+12 (ces_env.config limits)",
+        ),
+        (
+            dict(assign_service_ticks=10**12 + 1),
+            "config field 'assign_service_ticks': 1000000000001 is above the limit 1e+12 (ces_env.config limits)",
+        ),
+        (
+            dict(EXPLORATION_UNITS, assign_service_ticks=100.0),
+            "config field 'assign_service_ticks': 100.0 maze(s) is above the limit 1e+12 (ces_env.config limits)",
+        ),
+        (
+            dict(explorer="bfs"),
+            "config field 'explorer': must be one of 'dfs', 'wall_follower', 'random_walk', got 'bfs'",
+        ),
+        (dict(control_options=[1]), "config field 'control_options': must be a dict of option values, got [1]"),
+        (
+            dict(controller_outage_ticks=5),
+            "config field 'controller_outage_ticks': needs a controller outage (set controller_outage_start)",
+        ),
+    ],
+)
+def test_the_refusal_says_what_is_wrong_in_full(overrides, message):
+    """The messages are the interface of a bad config: the whole text, not a fragment, so that a value, a bound or a
+    field name dropped from one is noticed."""
+    with pytest.raises(ConfigError) as error:
+        make_config(**overrides)
+    assert str(error.value) == message
+
+
+def test_an_exploration_fraction_just_within_the_tick_limit_is_accepted():
+    assert make_config(**EXPLORATION_UNITS, assign_service_ticks=99.0).in_ticks().assign_service_ticks == 999801000000
+
+
+def test_unknown_names_are_refused_with_the_valid_ones_listed_in_full():
+    with pytest.raises(ConfigError) as error:
+        make_config(n_agent=3, speed=1)
+    assert str(error.value) == f"unknown config field(s) 'n_agent', 'speed'; valid fields: {', '.join(FIELD_NAMES)}"
+    with pytest.raises(ConfigError) as error:
+        make_config("huge")
+    assert str(error.value) == f"unknown preset 'huge'; presets: {', '.join(PRESETS)}"
+    with pytest.raises(ConfigError) as error:
+        make_config("tiny", base=make_config())
+    assert str(error.value) == "give either a preset or a base config, not both"
