@@ -21,19 +21,20 @@ from tests.golden_helpers import build_instance, dead_end_maze, start
 BASE = 128
 
 
-def _instance():
+def _instance(slowest: float = 0.5, two_groups: bool = False):
     return build_instance(
         edges=[],
         rewards=[1.0, 2.0],
         task_class=[0, 0],
         mazes=[dead_end_maze()],
-        agent_group=[0, 0],
-        agent_speed=[1.0, 0.5],
+        agent_group=[0, 1] if two_groups else [0, 0],
+        task_group=[0, 1] if two_groups else [0, 0],
+        agent_speed=[1.0, slowest],
     )
 
 
-def _limit(**fields) -> int:
-    env, *_ = start(_instance(), **fields)
+def _limit(slowest: float = 0.5, two_groups: bool = False, **fields) -> int:
+    env, *_ = start(_instance(slowest, two_groups), **fields)
     return int(env.unwrapped.sim.max_ticks)
 
 
@@ -60,12 +61,21 @@ CASES = {
     "rejections": (dict(solution_error_prob=0.3), 2 * (4 + 2 * 13 * 30)),
     # every solution rejected: the episode cannot end, no attempt count helps; the cap stays the base
     "every solution rejected": (dict(solution_error_prob=1.0), BASE),
+    # one task per group: split and collect are paid by each of the 2 groups, overheads 8
+    "two groups": (dict(two_groups=True), 2 * (8 + 2 * 30)),
+    # rejections with p = 0.999: ceil(log(5e-7) / log 0.999) = 14,500 attempts, capped at 1000
+    "rejections, capped": (dict(solution_error_prob=0.999), 2 * (4 + 2 * 1000 * 30)),
+    # rejections with p = 1e-9: log(5e-7) / log(1e-9) = 0.70, one attempt: the base
+    "rare rejections": (dict(solution_error_prob=1e-9), BASE),
     # crashes at rate 0.01 per tick: a 24-tick execution survives with 0.99^24 = 0.78568, so 1 / 0.78568 - 1 =
     # 0.27279 expected restarts, each losing the execution (24), the task's costs (30) and a recovery (7):
     # per task 30 + 0.27279 x 61 = 46.64; 2 x (4 + 2 x 46.64) = 194.56, floored
     "crashes": (dict(crash_rate=0.01, crash_recovery_ticks=7), 194),
     # an execution almost sure to crash: the restarts are capped at 1e9 (per task 30 + 1e9 x (24 + 30 + 0))
     "crashes, capped": (dict(crash_rate=0.9), 2 * (4 + 2 * (30 + 10**9 * 54))),
+    # speed 0.01: a 1200-tick execution survives with 0.1^1200, 0 in floating point: 1e9 restarts, not a division
+    # by zero; per task 1200 + 6 + 1e9 x (1200 + 1206)
+    "crashes, certain": (dict(crash_rate=0.9, slowest=0.01), 2 * (4 + 2 * (1206 + 10**9 * 2406))),
     # a controller outage at tick 10 for 20 ticks delays everything by at most 10 + 20
     "outage": (dict(controller_outage_start=10, controller_outage_ticks=20), 2 * (34 + 2 * 30)),
     # ... or until an election (timeout 5 + election 10 = 15) replaces the controller, whichever is first

@@ -285,6 +285,9 @@ def test_a_byzantine_solver_is_rejected_once_and_quarantined():
     last = [c for c in sim.trace.agent_changes if c.agent == liar][-1]
     assert (last.status, last.task) == (AgentStatus.FINISHED, -1)  # quarantined, holding no task
     assert sim.down[liar] and sim.down_for_good[liar]  # for good: a quarantined agent never recovers
+    # the rejected task is ready again, held by nobody, until the honest agent takes it
+    rejected = [c for c in sim.trace.task_changes if c.status == TaskStatus.READY and c.tick > 0]
+    assert len(rejected) == 1 and rejected[0].holder == -1
 
 
 def test_a_solver_keeps_its_own_solution_when_sharing_takes_time():
@@ -534,3 +537,61 @@ def test_the_event_that_ends_the_episode_is_the_last_one_processed():
     _, _, _, truncations, infos = env.step({"agent_0": 1, "agent_1": 1})
     assert all(truncations.values()) and infos["agent_1"]["truncation_reason"] == "crashed"
     assert tick(env) == 2 and env.metrics()["mu_g"] == [0, 0]
+
+
+def test_a_waiting_agent_is_asked_again_when_a_task_of_its_group_becomes_ready():
+    """Decentralized, no costs, ``wait_ticks=None``: task 1 depends on task 0 (3-move and 2-move corridors). At tick
+    0 only task 0 is ready: agent_0 takes it, agent_1 waits for a change. Task 0 is validated at 3 and task 1 becomes
+    ready: agent_1 is asked again at 3, with agent_0, not only when nothing else is left to happen."""
+    inst = build_instance(
+        edges=[(0, 1)],
+        rewards=[1.0, 1.0],
+        task_class=[0, 1],
+        mazes=[corridor_maze(3), corridor_maze(2)],
+        agent_group=[0, 0],
+    )
+    env, *_ = start(inst, control="decentralized", **FREE)
+    observations, *_ = env.step({"agent_0": 1, "agent_1": 0})
+    assert tick(env) == 3 and task_deciders(observations) == ("agent_0", "agent_1")
+
+
+def test_a_one_move_solution_is_replayed_in_one_tick_and_every_exploration_is_counted():
+    """One agent of speed 2, no costs; three tasks by reward: 0 and 1 of class 0, 2 of class 1, each maze a one-move
+    corridor. It explores task 0 (half a tick of walking: 1 tick), replays task 1's known solution (1 tick, not
+    more: a replay lasts the solution's moves over the speed, rounded up, at least 1), explores task 2 (1 tick).
+    Decisions at 0, 1, 2; ET 3; two explorations, one replay."""
+    inst = build_instance(
+        edges=[],
+        rewards=[3.0, 2.0, 1.0],
+        task_class=[0, 0, 1],
+        mazes=[corridor_maze(1), corridor_maze(1)],
+        agent_group=[0],
+        agent_speed=[2.0],
+    )
+    env, _, _, record = start(inst, control="decentralized", **FREE)
+    ticks, infos = [record.tick], {}
+    while env.agents:
+        _, _, _, _, infos = env.step({"agent_0": 1})
+        ticks.append(tick(env))
+    stats = infos["agent_0"]["stats"]
+    assert ticks == [0, 1, 2, 3] and env.metrics()["ET"] == 3
+    assert (stats["explorations"], stats["replays"]) == (2, 1)
+
+
+def test_a_crash_leaves_the_task_held_by_nobody_and_the_agent_holding_nothing():
+    """The traced steered crash above (seed 43): after agent_0's crash at 3 its task is ready and held by nobody
+    (-1), and the agent, down, holds no task (-1)."""
+    inst = build_instance(
+        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
+    )
+    config = config_for(
+        inst, control="decentralized", exploration_mode="steered", crash_rate=0.2, crash_recovery_ticks=2, **FREE
+    )
+    env = ces_env.parallel_env(config=config, trace=True)
+    env.reset(seed=43, options={"instance": inst})
+    moves = _solution_moves(inst.mazes[0], ActionLayout(config).first_move)
+    for action in (1, moves[0], moves[1]):
+        env.step({"agent_0": action})
+    trace = env.unwrapped.sim.trace
+    assert [(c.tick, c.status, c.holder) for c in trace.task_changes if c.tick == 3] == [(3, TaskStatus.READY, -1)]
+    assert [(c.tick, c.status, c.task) for c in trace.agent_changes if c.tick == 3] == [(3, AgentStatus.FINISHED, -1)]
