@@ -493,6 +493,7 @@ def test_a_crash_in_the_middle_of_a_steered_move_counts_the_move_as_far_as_it_go
     assert ticks == [0, 0, 2, 5, 5, 7, 9, 11, 13]  # moves at 0 and 2, the crash at 3, back at 5
     stats, metrics = infos["agent_0"]["stats"], env.metrics()
     assert (stats["crashes"], stats["recoveries"], stats["lost_work_ticks"]) == (1, 1, 3)
+    assert stats["explorations"] == 2  # the maze is explored again after the crash (a steered walk is no replay)
     assert work_ticks(sim).tolist() == [11.0]
     assert (metrics["ET"], metrics["TWT_g"]) == (13, [2.0])
     assert not sim.down[0]
