@@ -53,7 +53,34 @@ class CESSimulator:
     """Event-driven simulator of one episode on one instance. See the module docstring for the dynamics.
 
     The arrays below are public so that the control protocol, the observation builder, the metrics and the viewer can
-    read them; only the simulator and its control protocol write them.
+    read them; only the simulator and its control protocol write them. Their dtypes are part of the interface: the
+    compiled observation kernels (:mod:`ces_env.kernels`) are specialised for them, and statuses stay one byte per
+    task at 10,000 tasks. Shapes: m tasks, n agents, l groups, c inference classes; ticks are int64, -1 means none.
+
+    =====================================  =======  ======  ===========================================================
+    array                                  dtype    shape   meaning
+    =====================================  =======  ======  ===========================================================
+    ``task_status``                        int8     (m,)    :class:`~ces_env.types.TaskStatus`
+    ``remaining_preds``                    int32    (m,)    predecessors not yet completed
+    ``task_holder``                        int32    (m,)    agent holding the task (claimed, running, validating)
+    ``done_time``, ``exec_start_time``     int64    (m,)    tick of completion; start of the latest execution
+    ``completed_by``                       int32    (m,)    agent whose solution was validated
+    ``attempts``                           int64    (m,)    explorations started (the exploration stream's index)
+    ``agent_status``                       int8     (n,)    :class:`~ces_env.types.AgentStatus`
+    ``agent_task``                         int32    (n,)    task the agent holds
+    ``job_start``, ``job_end``             int64    (n,)    ticks of the current job
+    ``productive_ticks``                   int64    (n,)    ticks spent moving in a maze so far
+    ``move_ticks``                         int64    (n,)    ticks per steered move (ceil(1 / speed))
+    ``position``, ``steer_moves``          int64    (n,)    steered: current cell, moves made
+    ``move_end``                           int64    (n,)    steered: tick the current move ends
+    ``down``, ``down_for_good``            bool     (n,)    crashed or quarantined; never coming back
+    ``knows``                              bool     (n, c)  solutions the agent knows
+    ``reward_buffer``                      float64  (n,)    rewards earned since the driver last collected them
+    ``group_size``                         int64    (l,)    agents per group
+    ``group_remaining``, ``group_total``   int64    (l,)    tasks left; tasks in all
+    ``group_completed``                    int64    (l,)    tasks completed
+    ``group_done_time``                    int64    (l,)    tick the group finished
+    =====================================  =======  ======  ===========================================================
     """
 
     def __init__(self, config: CESConfig, instance: Instance, rng: np.random.Generator, trace: bool = False):
