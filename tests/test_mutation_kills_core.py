@@ -494,6 +494,7 @@ def test_a_crash_in_the_middle_of_a_steered_move_counts_the_move_as_far_as_it_go
     stats, metrics = infos["agent_0"]["stats"], env.metrics()
     assert (stats["crashes"], stats["recoveries"], stats["lost_work_ticks"]) == (1, 1, 3)
     assert stats["explorations"] == 2  # the maze is explored again after the crash (a steered walk is no replay)
+    assert sim.steer_moves[0] == 4  # the moves of the current (last) walk
     assert work_ticks(sim).tolist() == [11.0]
     assert (metrics["ET"], metrics["TWT_g"]) == (13, [2.0])
     assert not sim.down[0]
@@ -577,6 +578,7 @@ def test_a_one_move_solution_is_replayed_in_one_tick_and_every_exploration_is_co
     stats = infos["agent_0"]["stats"]
     assert ticks == [0, 1, 2, 3] and env.metrics()["ET"] == 3
     assert (stats["explorations"], stats["replays"]) == (2, 1)
+    assert env.unwrapped.sim.attempts.tolist() == [1, 0, 1]  # explorations per task; a replay is not one
 
 
 def test_a_crash_leaves_the_task_held_by_nobody_and_the_agent_holding_nothing():

@@ -59,3 +59,15 @@ def test_every_documented_array_keeps_its_dtype_and_shape_through_an_episode(kwa
     rollout(env, 0, policy=RewardFirstPolicy())
     assert env.unwrapped.sim.terminated or env.unwrapped.sim.truncated
     check("at the end")
+
+
+@pytest.mark.parametrize("kwargs", CASES.values(), ids=CASES.keys())
+def test_at_the_first_decisions_nothing_is_held_started_done_or_finished(kwargs: dict) -> None:
+    """-1 means none: before any decision no task has a holder, an execution start, a completion time or a solver,
+    no agent holds a task or stands in a maze, and no group has finished."""
+    env = ces_env.parallel_env(**kwargs)
+    env.reset(seed=0)
+    sim = env.unwrapped.sim
+    for name in ("task_holder", "done_time", "exec_start_time", "completed_by", "agent_task", "position"):
+        assert (getattr(sim, name) == -1).all(), name
+    assert (sim.group_done_time == -1).all() and (sim.group_remaining == sim.group_total).all()
