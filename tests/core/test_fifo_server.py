@@ -66,6 +66,8 @@ def test_a_job_without_a_service_time_holds_the_server_until_it_is_decided():
     sim.run_until(20)
     assert done == [(12, 0, ASSIGN, 7), (16, 0, VALIDATE, 8)]
     assert server.busy_ticks().tolist() == [6, 0]
+    # busy ticks and queue lengths are integer counts (they feed integer metrics and the observations)
+    assert server.busy_ticks().dtype == np.int64 and server.queue_lengths().dtype == np.int64
 
 
 def test_a_released_decision_moves_on_and_a_dropped_job_is_skipped():
