@@ -39,6 +39,8 @@ CASES = {
     "many slots": dict(n_agents=6, n_groups=2, n_tasks=30, maze_size=8, n_candidates=12),
     # the controller's queue holds validations under decentralized control
     "central validation": dict(preset="small-decentralized", control_options={"validation": "central"}),
+    # agents of different speeds (the speed feature is each agent's speed over the fastest's)
+    "mixed speeds": dict(preset="tiny", agent_speed=2.0, speed_spread=0.4, group_speeds=(0.5, 1.0)),
 }
 
 
