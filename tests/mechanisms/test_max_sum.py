@@ -118,13 +118,21 @@ def test_a_run_with_agents_and_tasks_always_allocates_one():
     assert list(result.choices) == [0, NONE]
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0), (0, 0)])
+def test_a_run_without_agents_or_tasks_allocates_nothing_at_once(shape):
+    """No variable or no factor: no message to pass, the run has converged after 0 iterations."""
+    result = run_max_sum(np.zeros(shape), penalty=1.0, max_iterations=10, damping=0.0)
+    assert result.choices.tolist() == [NONE] * shape[0] and result.beliefs.shape == shape
+    assert (result.iterations, result.converged, result.conflicts) == (0, True, 0)
+
+
 def test_two_agent_case_messages_and_hops_by_hand():
     """One task, agents of speeds 1 and 2. With a single task the variable messages are 0, so the factor messages
     are fixed after iteration 1 and iteration 2 confirms them: 2 iterations x 2 messages (agent 1's variable <->
     the factor run by agent 0) = 4, then the fast agent, the only positive belief, tells its groupmate (1 message).
     Hops: 2 x 2 + 1 = 5. Then the peer validation (2 messages) and the shared solution (1)."""
     metrics, sim = run_on_instance("max-sum", two_agent_instance())
-    assert sim.control.iterations == 2
+    assert sim.control.iterations == 2 and sim.control.unconverged_runs == 0
     assert sim.control.negotiation_messages == 4 + 1
     assert metrics["messages"] == 5 + 2 + 1
     assert sim.completed_by[0] == 1
