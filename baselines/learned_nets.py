@@ -11,6 +11,7 @@ observation. A checkpoint made with it loads with ``MaskablePPO.load`` wherever 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -24,7 +25,8 @@ N_SLOT = len(SLOT_FEATURES)
 _VALID = SLOT_INDEX["valid"]
 
 
-def _mlp(sizes: list[int], activation: type[nn.Module], last_activation: bool = True) -> nn.Sequential:
+def mlp(sizes: Sequence[int], activation: type[nn.Module], last_activation: bool = True) -> nn.Sequential:
+    """Linear layers through ``sizes``, each followed by ``activation`` (the last one only if ``last_activation``)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -47,12 +49,12 @@ class SlotScoringExtractor(nn.Module):
                 f"K x {N_SLOT} slot features (the steered mode's maze view is not supported)"
             )
         self.n_slots = n_slots
-        self.agent_net = _mlp([N_AGENT, hidden, hidden], activation)
-        self.slot_net = _mlp([N_SLOT + 1 + hidden, hidden, hidden], activation)
-        self.context_net = _mlp([2 * hidden, hidden], activation)
-        self.slot_out = _mlp([2 * hidden, hidden, 1], activation, last_activation=False)
-        self.wait_out = _mlp([2 * hidden, hidden, 1], activation, last_activation=False)
-        self.critic = _mlp([observation_size, *critic_arch], activation)
+        self.agent_net = mlp([N_AGENT, hidden, hidden], activation)
+        self.slot_net = mlp([N_SLOT + 1 + hidden, hidden, hidden], activation)
+        self.context_net = mlp([2 * hidden, hidden], activation)
+        self.slot_out = mlp([2 * hidden, hidden, 1], activation, last_activation=False)
+        self.wait_out = mlp([2 * hidden, hidden, 1], activation, last_activation=False)
+        self.critic = mlp([observation_size, *critic_arch], activation)
         self.latent_dim_pi = 1 + n_slots
         self.latent_dim_vf = critic_arch[-1]
         self.register_buffer("position", torch.linspace(0.0, 1.0, n_slots).view(1, n_slots, 1), persistent=False)

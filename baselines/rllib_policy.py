@@ -26,7 +26,7 @@ from pettingzoo import ParallelEnv
 from torch import nn
 
 from ces_baselines.learned import CheckpointPolicy, _single_torch_thread_in_workers
-from ces_baselines.learned_nets import SlotScoringExtractor
+from ces_baselines.learned_nets import SlotScoringExtractor, mlp
 from ces_env.observations import AGENT_FEATURES, SLOT_FEATURES
 from ces_env.policies import Infos, Observations
 
@@ -79,7 +79,7 @@ class MaskedActorCritic(nn.Module):
             "activation": activation,
         }
         act = ACTIVATIONS[activation]
-        self.critic = _mlp([observation_size, *hidden], act)
+        self.critic = mlp([observation_size, *hidden], act)
         self.value_head = nn.Linear(hidden[-1], 1)
         outputs: list[nn.Linear]
         self.slot_actor: SlotScoringExtractor | None = None
@@ -96,7 +96,7 @@ class MaskedActorCritic(nn.Module):
             del self.slot_actor.critic
             outputs = self.slot_actor.output_layers()
         else:
-            self.mlp_actor = _mlp([observation_size, *hidden, n_actions], act, last_activation=False)
+            self.mlp_actor = mlp([observation_size, *hidden, n_actions], act, last_activation=False)
             outputs = [layer for layer in self.mlp_actor if isinstance(layer, nn.Linear)][-1:]
         for layer in self.modules():
             if isinstance(layer, nn.Linear):
@@ -116,15 +116,6 @@ class MaskedActorCritic(nn.Module):
     def value(self, observations: torch.Tensor) -> torch.Tensor:
         """State values, (B,)."""
         return self.value_head(self.critic(observations)).squeeze(-1)
-
-
-def _mlp(sizes: Sequence[int], activation: type[nn.Module], last_activation: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if last_activation or i < len(sizes) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers)
 
 
 def masked_logits(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,7 @@ from ces_env.core.lower_bound import lower_bound_terms, min_task_durations
 from ces_env.core.metrics import work_ticks
 from ces_env.core.simulator import CESSimulator
 from ces_env.core.trace import Claim, Move, Validation
-from ces_env.maze import EAST
+from ces_env.maze import DELTA_COL, DELTA_ROW, EAST
 from ces_env.observations import ActionLayout
 from ces_env.types import AgentStatus, TaskStatus
 from tests.golden_helpers import (
@@ -131,12 +131,9 @@ def test_a_controller_busy_for_the_one_elapsed_tick_is_fully_used():
     assert env.metrics()["controller_utilization"] == 1.0
 
 
-def test_a_move_in_progress_counts_as_far_as_it_got():
-    """Steered mode, decentralized, two agents of speed 0.5 (a move takes 2 ticks) and 1, a corridor task each.
-    Claims at 0 resolve at 3 (latency 3, no split); both start their first move at 3 (east: the only way out of a
-    corridor's first cell). At 4 agent_1 has arrived and moves again while agent_0 is halfway: agent_0 has worked 1
-    tick, agent_1 1 tick, and the group has waited 2 x 4 - 2 = 6 agent-ticks (4 ticks each since the start)."""
-    inst = build_instance(
+def _two_speed_corridors():
+    """Two agents of group 0, speeds 0.5 and 1, and two tasks of their own class, each a 4-move corridor."""
+    return build_instance(
         edges=[],
         rewards=[2.0, 1.0],
         task_class=[0, 1],
@@ -144,6 +141,14 @@ def test_a_move_in_progress_counts_as_far_as_it_got():
         agent_group=[0, 0],
         agent_speed=[0.5, 1.0],
     )
+
+
+def test_a_move_in_progress_counts_as_far_as_it_got():
+    """Steered mode, decentralized, two agents of speed 0.5 (a move takes 2 ticks) and 1, a corridor task each.
+    Claims at 0 resolve at 3 (latency 3, no split); both start their first move at 3 (east: the only way out of a
+    corridor's first cell). At 4 agent_1 has arrived and moves again while agent_0 is halfway: agent_0 has worked 1
+    tick, agent_1 1 tick, and the group has waited 2 x 4 - 2 = 6 agent-ticks (4 ticks each since the start)."""
+    inst = _two_speed_corridors()
     env, *_ = start(inst, control="decentralized", exploration_mode="steered", **dict(FREE, claim_latency_ticks=3))
     east = ActionLayout(env.unwrapped.config).first_move + EAST
     env.step({"agent_0": 1, "agent_1": 2})
@@ -403,14 +408,7 @@ def test_the_trace_counts_a_move_in_progress_as_far_as_it_got():
     """The steered episode of ``test_a_move_in_progress_counts_as_far_as_it_got``, traced: both agents start a move
     east at 3, into cell 1 of their corridors, agent_0's lasting 2 ticks and agent_1's 1. At 4 each has worked 1
     tick and waited 3 of the 4 since the start, as the trace reads it too."""
-    inst = build_instance(
-        edges=[],
-        rewards=[2.0, 1.0],
-        task_class=[0, 1],
-        mazes=[corridor_maze(4)] * 2,
-        agent_group=[0, 0],
-        agent_speed=[0.5, 1.0],
-    )
+    inst = _two_speed_corridors()
     config = config_for(inst, control="decentralized", exploration_mode="steered", **dict(FREE, claim_latency_ticks=3))
     env = ces_env.parallel_env(config=config, trace=True)
     env.reset(seed=0, options={"instance": inst})
@@ -461,8 +459,16 @@ def test_each_byzantine_solver_is_quarantined():
 def _solution_moves(maze, first_move: int) -> list[int]:
     """The move actions that walk ``maze``'s solution path, cell by cell (``first_move`` + a direction)."""
     rows, cols = np.divmod(np.asarray(maze.solution), maze.passages.shape[1])
+    directions = list(zip(DELTA_ROW.tolist(), DELTA_COL.tolist(), strict=True))
     steps = zip(np.diff(rows).tolist(), np.diff(cols).tolist(), strict=True)
-    return [first_move + [(-1, 0), (0, 1), (1, 0), (0, -1)].index(step) for step in steps]
+    return [first_move + directions.index(step) for step in steps]
+
+
+def _slow_walker():
+    """One agent of speed 0.5 (a steered move takes 2 ticks) and one task: a 4-move corridor."""
+    return build_instance(
+        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
+    )
 
 
 def test_a_crash_in_the_middle_of_a_steered_move_counts_the_move_as_far_as_it_got():
@@ -473,9 +479,7 @@ def test_a_crash_in_the_middle_of_a_steered_move_counts_the_move_as_far_as_it_go
     agent has worked 2 + 1 = 3 ticks (the move never ends: its last tick is not work), 3 are lost. It is down until 5,
     then claims the task again and walks the 4 moves, 5..13 (15 > 8: no second crash). ET 13; worked 3 + 8 = 11 of 13
     ticks: TWT 2; one crash, one recovery, and the agent is up at the end."""
-    inst = build_instance(
-        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
-    )
+    inst = _slow_walker()
     faults = dict(crash_rate=0.2, crash_recovery_ticks=2)
     env, _, _, record = start(inst, seed=43, control="decentralized", exploration_mode="steered", **faults, **FREE)
     sim = env.unwrapped.sim
@@ -503,9 +507,7 @@ def test_a_crash_in_the_middle_of_a_steered_move_counts_the_move_as_far_as_it_go
 def test_an_agent_that_crashes_for_good_is_down_and_its_group_truncates_the_episode():
     """As above without recovery: the crash at 3 takes the group's only agent down for good; the episode is
     truncated there ("crashed") with the agent down, its 3 ticks of work counted and the task undone."""
-    inst = build_instance(
-        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
-    )
+    inst = _slow_walker()
     env, *_ = start(inst, seed=43, control="decentralized", exploration_mode="steered", crash_rate=0.2, **FREE)
     sim = env.unwrapped.sim
     moves = _solution_moves(inst.mazes[0], ActionLayout(env.unwrapped.config).first_move)
@@ -584,9 +586,7 @@ def test_a_one_move_solution_is_replayed_in_one_tick_and_every_exploration_is_co
 def test_a_crash_leaves_the_task_held_by_nobody_and_the_agent_holding_nothing():
     """The traced steered crash above (seed 43): after agent_0's crash at 3 its task is ready and held by nobody
     (-1), and the agent, down, holds no task (-1)."""
-    inst = build_instance(
-        edges=[], rewards=[1.0], task_class=[0], mazes=[corridor_maze(4)], agent_group=[0], agent_speed=[0.5]
-    )
+    inst = _slow_walker()
     config = config_for(
         inst, control="decentralized", exploration_mode="steered", crash_rate=0.2, crash_recovery_ticks=2, **FREE
     )
