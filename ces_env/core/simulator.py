@@ -152,7 +152,7 @@ class CESSimulator:
         self.terminated = False
         self.truncated = False
         self.stalled = False  # truncated because every decider kept waiting with nothing else pending
-        self.fault_reason: str | None = None  # truncated by a fault ("crashed", "controller_down")
+        self.fault_reason: str | None = None  # truncated by a fault ("crashed", "controller_down", "no_award")
         self.end_time = -1
 
         protocol = control_protocol(config.control)
@@ -392,7 +392,8 @@ class CESSimulator:
     def truncation_reason(self) -> str | None:
         """Why the episode was truncated: ``"max_ticks"``, ``"stalled"`` (every decider kept waiting), a fault
         (``"crashed"``: a group's agents are all down for good; ``"controller_down"``: a controller is down for good
-        and nothing else can happen); None if it was not truncated."""
+        and nothing else can happen; ``"no_award"``: a negotiation mechanism awards nothing and nothing else can
+        happen, e.g. a market whose asks misreporting agents put above every limit); None if it was not truncated."""
         if self.terminated or not self.truncated:
             return None
         return self.fault_reason or ("stalled" if self.stalled else "max_ticks")

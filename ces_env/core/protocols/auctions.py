@@ -90,7 +90,9 @@ def english_clock(costs: Sequence[float], ceiling: float, step: float) -> Auctio
         staying = [i for i in active if costs[i] <= price]
         if len(staying) == 1:
             return AuctionOutcome(staying[0], price, tuple(calls), tuple(calls))
-        if not staying:  # everyone dropped at this price (at the ceiling: cannot happen, every bid is below it)
+        # everyone dropped at this price; at the ceiling only when every bid is above it (overstated costs: faults'
+        # misreporting), and the auctioneer, who sees no bids, gives the task to the lowest index at the ceiling
+        if not staying:
             return AuctionOutcome(
                 min(active), float(ceiling) if previous is None else previous, tuple(calls), tuple(calls)
             )
@@ -101,7 +103,8 @@ def dutch_clock(costs: Sequence[float], ceiling: float, step: float) -> AuctionO
     """Dutch (open descending) procurement clock: the offered price starts at ``step`` and rises by ``step`` per
     round up to ``ceiling``; every call goes to every bidder and a bidder accepts as soon as the price covers its cost.
     The first round with an acceptance ends the auction: the accepting bidder (the lowest index if several accept at
-    once) wins at that price. At the ceiling the lowest index wins (cannot happen: every bid is below it)."""
+    once) wins at that price. At the ceiling the lowest index wins: nobody accepted (every bid is above the ceiling, as
+    only an overstated cost can be) and the auctioneer sees no bids to choose by."""
     costs = [float(c) for c in costs]
     price = min(float(step), float(ceiling))
     calls: list[int] = []

@@ -501,6 +501,12 @@ class NegotiationProtocol(ControlProtocol):
         if held:
             sim.release_tasks(int(sim.instance.agent_group[agent]))
 
+    def blocked_reason(self) -> str | None:
+        """``"no_award"`` when nothing is pending and a group still has tasks: its mechanism awards nothing and nothing
+        will change (e.g. a double auction whose every ask is above every limit, as agents that overstate their costs
+        enough make it)."""
+        return "no_award" if bool((self.sim.group_remaining > 0).any()) else None
+
     def queue_lengths(self) -> np.ndarray:
         return self.validator.queue_lengths()
 

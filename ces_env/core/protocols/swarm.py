@@ -322,8 +322,11 @@ class ResponseThresholdControl(StigmergyProtocol):
         super().tasks_ready(group)
 
     def award(self, task: int, agent: int, price: float | None = None, *, messages: int = 1, hops: int = 1) -> None:
-        self.ready_since[task] = -1  # held: it no longer waits (a rejected solution makes it wait afresh)
         super().award(task, agent, price, messages=messages, hops=hops)
+        # held: it no longer waits (a rejected solution makes it wait afresh); not held when the winner went down
+        # since it engaged (the task stays ready and keeps its wait)
+        if self.sim.task_holder[task] == agent:
+            self.ready_since[task] = -1
 
     def task_completed(self, agent: int, task: int) -> None:
         options = self.options
