@@ -7,7 +7,9 @@ import numpy as np
 
 import ces_env
 from ces_baselines.mechanisms import MechanismPolicy
+from ces_env.config import make_config
 from ces_env.core.protocols import CONTROL_PROTOCOLS, NegotiationProtocol
+from ces_env.core.simulator import CESSimulator
 from ces_env.generator import assemble_instance
 from ces_env.maze import generate_maze
 from ces_env.runner import run_episode
@@ -74,3 +76,18 @@ def run_config(control: str, seed: int, **fields):
     env = ces_env.parallel_env(control=control, **fields)
     result = run_episode(MechanismPolicy(), env, seed)
     return result, env.unwrapped.sim
+
+
+def simulator_on(instance: Instance, control: str, seed: int = 0, **fields) -> CESSimulator:
+    """A simulator of ``control`` on ``instance`` before its first event (config sized to the instance; ``fields`` are
+    config fields): tests set its state or call its protocol directly."""
+    height, width = instance.mazes[0].passages.shape
+    config = make_config(
+        control=control,
+        n_agents=instance.n_agents,
+        n_groups=instance.n_groups,
+        n_tasks=instance.n_tasks,
+        maze_size=(height, width),
+        **fields,
+    )
+    return CESSimulator(config, instance, np.random.default_rng(seed))

@@ -9,7 +9,6 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from ces_env.config import make_config
 from ces_env.core.protocols.cbba import (
     NOBODY,
     _consensus,
@@ -23,7 +22,7 @@ from ces_env.core.protocols.cbba import (
 from ces_env.core.simulator import CESSimulator
 from ces_env.generator import assemble_instance
 from ces_env.maze import generate_maze
-from tests.mechanisms.cases import two_agent_instance
+from tests.mechanisms.cases import simulator_on, two_agent_instance
 
 
 def _run(rewards, durations, neighbours, *, capacity=None, ready_at=None, max_rounds=100, discount=0.5, scale=10.0):
@@ -160,10 +159,7 @@ def test_the_cut_off_keeps_each_disputed_task_with_its_best_bidder():
 def _one_agent_holding_a_task() -> CESSimulator:
     """The two-agent case (agents 0 and 1 of speeds 1 and 2, 4x5 mazes, 19 exploration moves) with two tasks of one
     class (rewards 2 and 1), ``queue_limit`` 0 (bundle limit L = 1), before the start: agent 1 already holds t1."""
-    config = make_config(
-        n_agents=2, n_groups=1, n_tasks=2, maze_size=(4, 5), control="cbba", control_options={"queue_limit": 0}
-    )
-    sim = CESSimulator(config, two_agent_instance(2, same_class=True), np.random.default_rng(0))
+    sim = simulator_on(two_agent_instance(2, same_class=True), "cbba", control_options={"queue_limit": 0})
     sim.reserve(1, 1)
     sim.control.queued[1].append(1)
     return sim
@@ -214,8 +210,7 @@ def test_one_round_runs_on_a_ring_count_conflicts_unconverged_runs_and_rerun_at_
         [generate_maze(4, 5, rng) for _ in range(2)], n_groups=1,
     )  # fmt: skip
     options = {"network": "ring", "max_rounds": 1, "queue_limit": 0}
-    config = make_config(n_agents=4, n_groups=1, n_tasks=2, maze_size=(4, 5), control="cbba", control_options=options)
-    sim = CESSimulator(config, instance, np.random.default_rng(0))
+    sim = simulator_on(instance, "cbba", control_options=options)
     sim.advance()
     assert sim.terminated
     assert sim.completed_by.tolist() == [0, 2]

@@ -29,7 +29,7 @@ from ces_env.core.protocols.negotiation import (
 from ces_env.core.simulator import CESSimulator
 from ces_env.types import AgentStatus, TaskStatus
 from tests.golden_helpers import build_instance, config_for, corridor_maze
-from tests.mechanisms.cases import TWO_AGENT_COSTS, run_on_instance, two_agent_instance
+from tests.mechanisms.cases import TWO_AGENT_COSTS, run_on_instance, simulator_on, two_agent_instance
 from tests.mechanisms.swarm_cases import fresh_simulator
 
 VALIDATE = 4  # validate_service_ticks of the hand-built simulators below (the manager's validation)
@@ -38,7 +38,7 @@ VALIDATE = 4  # validate_service_ticks of the hand-built simulators below (the m
 def _simulator(inst, control: str = "contract-net", **fields) -> CESSimulator:
     """A simulator of ``inst`` under ``control``, before its first event (tests set its state by hand)."""
     fields.setdefault("validate_service_ticks", VALIDATE)
-    return CESSimulator(config_for(inst, control=control, **fields), inst, np.random.default_rng(0))
+    return simulator_on(inst, control, **fields)
 
 
 def _three_corridors(speeds=(1.0, 2.0)):
@@ -286,19 +286,26 @@ def test_an_agent_freed_while_its_next_award_travels_waits_for_it_claiming():
     assert sim.completed_by.tolist() == [1, 1]
 
 
+def _contract_net_with_crashes(seed: int, crash_rate: float) -> CESSimulator:
+    """Contract Net on the two-agent case with 4 tasks of one class, ``queue_limit=1`` (agents bid while busy),
+    crashes at ``crash_rate`` with a recovery after 5 ticks, traced; the simulator at the episode's end."""
+    _, sim = run_on_instance(
+        "contract-net",
+        two_agent_instance(4, same_class=True),
+        seed=seed,
+        control_options={"queue_limit": 1},
+        crash_rate=crash_rate,
+        crash_recovery_ticks=5,
+        trace=True,
+    )
+    return sim
+
+
 def test_a_crash_returns_the_awards_on_their_way_and_ignores_them_on_arrival():
     """Contract Net, ``queue_limit=1``, crashes (rate 0.05, seed 2, recovery 5 ticks): agent 0 crashes at 16 while
     executing one task and with the award of another on its way. Both tasks are ready again at 16, held by nobody;
     the stale award arriving at 17 is ignored; agent 0 recovers, wins again, and every task gets done."""
-    _, sim = run_on_instance(
-        "contract-net",
-        two_agent_instance(4, same_class=True),
-        seed=2,
-        control_options={"queue_limit": 1},
-        crash_rate=0.05,
-        crash_recovery_ticks=5,
-        trace=True,
-    )
+    sim = _contract_net_with_crashes(seed=2, crash_rate=0.05)
     assert sim.faults.counts["crashes"] == 1
     released = [(c.task, c.holder) for c in sim.trace.task_changes if c.tick == 16 and c.status == TaskStatus.READY]
     assert len(released) == 2 and all(holder == -1 for _, holder in released)
@@ -310,15 +317,7 @@ def test_an_award_to_an_agent_that_crashed_since_it_bid_is_not_made():
     """Contract Net, ``queue_limit=1``, crashes (rate 0.1, seed 0, recovery 5 ticks): agent 0 bids while executing,
     crashes before the award at 14, and is down then. The task is not awarded to it (it stays open for the next
     round, asked for at once); nobody holds a task for agent 0 while it is down, and every task gets done."""
-    _, sim = run_on_instance(
-        "contract-net",
-        two_agent_instance(4, same_class=True),
-        seed=0,
-        control_options={"queue_limit": 1},
-        crash_rate=0.1,
-        crash_recovery_ticks=5,
-        trace=True,
-    )
+    sim = _contract_net_with_crashes(seed=0, crash_rate=0.1)
     finished = [c.tick for c in sim.trace.agent_changes if c.agent == 0 and c.status == AgentStatus.FINISHED]
     crash = max(t for t in finished if t < 14)
     assert crash + 5 > 14  # agent 0 is down at 14

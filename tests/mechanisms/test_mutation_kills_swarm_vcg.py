@@ -22,7 +22,7 @@ from ces_env.core.simulator import CESSimulator
 from ces_env.generator import assemble_instance
 from ces_env.maze import generate_maze
 from ces_env.types import Instance, TaskStatus
-from tests.mechanisms.cases import run_on_instance, two_agent_instance
+from tests.mechanisms.cases import run_on_instance, simulator_on, two_agent_instance
 
 
 # ----------------------------------------------------------------------------------------------------------- helpers
@@ -48,15 +48,7 @@ def small_instance(speeds, rewards, classes, edges=()) -> Instance:
 
 def simulator(control: str, instance: Instance, **fields) -> CESSimulator:
     """A simulator of ``control`` on ``instance``, before its first event."""
-    config = make_config(
-        control=control,
-        n_agents=instance.n_agents,
-        n_groups=1,
-        n_tasks=instance.n_tasks,
-        maze_size=(4, 5),
-        **fields,
-    )
-    return CESSimulator(config, instance, np.random.default_rng(0))
+    return simulator_on(instance, control, **fields)
 
 
 class ScriptedDraws:
