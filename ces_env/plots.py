@@ -163,7 +163,9 @@ def gantt_chart(
     ax.add_collection(PolyCollection(boxes, facecolors=colours, edgecolors="none", zorder=2))
     if outlined:
         ax.add_collection(
-            PolyCollection(outlined, facecolors="none", edgecolors=CRITICAL_COLOUR, linewidths=1.3, zorder=3)
+            PolyCollection(
+                outlined, facecolors="none", edgecolors=CRITICAL_COLOUR, linewidths=1.3, zorder=3, gid="critical-path"
+            )
         )
     for x, y, text in texts:
         ax.text(x, y, text, ha="center", va="center", fontsize=7, color="white", zorder=4)
@@ -171,11 +173,20 @@ def gantt_chart(
     conflicts = trace.conflicts
     if conflicts:
         rows = row_of_agent[[c.agent for c in conflicts]]
-        ax.scatter([c.tick for c in conflicts], rows, marker="x", s=28, color=CRITICAL_COLOUR, lw=1.4, zorder=5)
+        ax.scatter(
+            [c.tick for c in conflicts],
+            rows,
+            marker="x",
+            s=28,
+            color=CRITICAL_COLOUR,
+            lw=1.4,
+            zorder=5,
+            gid="conflicts",
+        )
     rejected = [v for v in trace.validations() if not v.accepted]
     if rejected:
         rows = row_of_agent[[v.agent for v in rejected]]
-        ax.scatter([v.tick for v in rejected], rows, marker="v", s=30, color="black", zorder=5)
+        ax.scatter([v.tick for v in rejected], rows, marker="v", s=30, color="black", zorder=5, gid="rejections")
 
     for row in group_first_rows[1:]:
         ax.axhline(row - 0.5, color="#555555", lw=0.8)
@@ -207,11 +218,13 @@ def gantt_chart(
         ]
     if conflicts or "claiming" in occurring:
         handles.append(Line2D([], [], marker="x", ls="", color=CRITICAL_COLOUR, label="conflict (lost claim)"))
-    handles += [
-        Line2D([], [], marker="v", ls="", color="black", label="rejected solution"),
-        Patch(facecolor="none", edgecolor=CRITICAL_COLOUR, label=f"critical-path task ({len(critical)} tasks)"),
-        Patch(color=OVERHEAD_COLOUR, label="split / collect overhead"),
-    ]
+    if rejected:
+        handles.append(Line2D([], [], marker="v", ls="", color="black", label="rejected solution"))
+    handles.append(
+        Patch(facecolor="none", edgecolor=CRITICAL_COLOUR, label=f"critical-path task ({len(critical)} tasks)")
+    )
+    if trace.start_time > 0 or (sim.terminated and end > int(np.max(sim.group_done_time))):
+        handles.append(Patch(color=OVERHEAD_COLOUR, label="split / collect overhead"))
     fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
     if path is not None:
         fig.savefig(Path(path))

@@ -5,13 +5,15 @@
     from ces_env.video import record_episode
     record_episode(RewardFirstPolicy(), make_config("small"), seed=0, path="episode.gif", fps=8)
 
-GIFs are written by Pillow (installed with matplotlib); MP4s by matplotlib's ``FFMpegWriter``, which needs the
-``ffmpeg`` program on the PATH. The episode is played by :func:`ces_env.runner.run_episode`, so a seed gives the same
-episode as everywhere else; one frame is drawn after ``reset`` and one after every step.
+GIFs are written by Pillow (installed with matplotlib); MP4s by matplotlib's ``FFMpegWriter``, which needs an
+``ffmpeg`` program: the one on the PATH, else the one bundled with ``imageio-ffmpeg`` (``pip install ces-env[video]``).
+The episode is played by :func:`ces_env.runner.run_episode`, so a seed gives the same episode as everywhere else;
+one frame is drawn after ``reset`` and one after every step.
 """
 
 from __future__ import annotations
 
+import shutil
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,16 +65,37 @@ class _GifWriter:
         first.save(self.path, save_all=True, append_images=rest, duration=duration, loop=0)
 
 
+def ffmpeg_program() -> str | None:
+    """The ffmpeg program MP4s are written with: ``ffmpeg`` on the PATH, else imageio-ffmpeg's bundled binary (a
+    maintained wheel that carries a static ffmpeg for each platform), else None."""
+    on_path = shutil.which("ffmpeg")
+    if on_path is not None:
+        return on_path
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:  # the wheel has no binary for this platform
+        return None
+
+
 class _Mp4Writer:
     """Streams frames to ffmpeg through matplotlib's ``FFMpegWriter`` (one figure the size of a frame)."""
 
     def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import matplotlib
         from matplotlib import animation
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        if not animation.writers.is_available("ffmpeg"):
-            raise RuntimeError(f"writing {path} needs the ffmpeg program on the PATH; install it or write a .gif")
+        program = ffmpeg_program()
+        if program is None:
+            raise RuntimeError(
+                f"writing {path} needs an ffmpeg program: put one on the PATH, or pip install imageio-ffmpeg "
+                "(the 'video' extra), or write a .gif"
+            )
         width, height = size
         self.figure = Figure(figsize=(width / 100, height / 100), dpi=100)
         FigureCanvasAgg(self.figure)
@@ -80,7 +103,10 @@ class _Mp4Writer:
         axes.set_axis_off()
         self.image = axes.imshow(np.zeros((height, width, 3), dtype=np.uint8), interpolation="nearest")
         self.writer = animation.FFMpegWriter(fps=fps)  # type: ignore[arg-type]  # ffmpeg takes fractional rates
-        self.writer.setup(self.figure, str(path), dpi=100)
+        # matplotlib finds ffmpeg through an rcParam read when the process starts: point it at the program found
+        # here for this writer only, without changing the user's settings for anything else
+        with matplotlib.rc_context({"animation.ffmpeg_path": program}):
+            self.writer.setup(self.figure, str(path), dpi=100)
 
     def add(self, frame: np.ndarray) -> None:
         self.image.set_data(frame)

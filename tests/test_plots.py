@@ -14,12 +14,13 @@ from PIL import Image
 
 import ces_env
 from ces_baselines.harness.cli import main as ces_bench
+from ces_env import video
 from ces_env.config import make_config
 from ces_env.core.lower_bound import lower_bound_terms, min_task_durations
 from ces_env.core.protocols import control_protocol
 from ces_env.plots import critical_path, gantt_chart, traced_episode
 from ces_env.policies import RewardFirstPolicy
-from ces_env.render import TASK_STATUS_COLOURS, frame_size
+from ces_env.render import ACTIVITIES, TASK_STATUS_COLOURS, frame_size
 from ces_env.types import TaskStatus
 from ces_env.video import record_episode
 from tests.helpers import rollout
@@ -93,6 +94,46 @@ def test_a_gantt_chart_is_written(kwargs, tmp_path):
     assert len(labels) == rows and sum("controller" in label for label in labels) == rows - sim.instance.n_agents
 
 
+def _artist(figure, gid: str):
+    found = [a for a in figure.axes[0].get_children() if a.get_gid() == gid]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def _legend_labels(figure) -> list[str]:
+    return [t.get_text() for t in figure.legends[0].get_texts()]
+
+
+@pytest.mark.parametrize("control", ["centralized", "decentralized"])
+def test_the_gantt_chart_marks_conflicts_rejections_and_the_critical_path(control):
+    config = make_config("small", control=control, solution_error_prob=0.3)
+    sim = traced_episode(RewardFirstPolicy(), config, seed=1)
+    figure = gantt_chart(sim)
+    conflicts, rejected = int(sim.metrics()["conflicts"]), int(sim.stats()["rejected_solutions"])
+    assert rejected > 0 and (conflicts > 0) == (control == "decentralized"), "the case must exercise the markers"
+    for gid, count, label in [("conflicts", conflicts, "conflict"), ("rejections", rejected, "rejected solution")]:
+        artist = _artist(figure, gid)
+        assert (0 if artist is None else len(artist.get_offsets())) == count
+        assert any(text.startswith(label) for text in _legend_labels(figure)) == (count > 0)
+    # one outline per bar of exploring or replaying a task of the critical path, none elsewhere
+    critical = set(critical_path(sim.instance, config))
+    expected = sum(
+        1
+        for i in sim.trace.agent_intervals()
+        if i.task in critical and i.end > sim.trace.start_time and ACTIVITIES[i.status] in ("exploring", "replaying")
+    )
+    outlines = _artist(figure, "critical-path")
+    assert expected > 0 and outlines is not None and len(outlines.get_paths()) == expected
+
+
+def test_a_clean_episode_has_no_marker_and_no_legend_entry_for_them():
+    sim = traced_episode(RewardFirstPolicy(), make_config("tiny", control="centralized"), seed=0)
+    figure = gantt_chart(sim)
+    assert sim.metrics()["conflicts"] == 0 and sim.stats()["rejected_solutions"] == 0
+    assert _artist(figure, "conflicts") is None and _artist(figure, "rejections") is None
+    assert not any(text.startswith(("conflict", "rejected")) for text in _legend_labels(figure))
+
+
 def test_a_gantt_chart_needs_a_trace():
     env = ces_env.parallel_env(preset="tiny")
     env.reset(seed=0)
@@ -132,11 +173,21 @@ def test_video_arguments_are_checked(tmp_path, monkeypatch):
         record_episode(RewardFirstPolicy(), make_config("tiny"), 0, tmp_path / "episode.avi")
     with pytest.raises(ValueError, match="fps"):
         record_episode(RewardFirstPolicy(), make_config("tiny"), 0, tmp_path / "episode.gif", fps=0)
-    from matplotlib import animation
-
-    monkeypatch.setattr(animation.writers, "is_available", lambda name: False)
+    monkeypatch.setattr(video, "ffmpeg_program", lambda: None)
     with pytest.raises(RuntimeError, match="ffmpeg"):
         record_episode(RewardFirstPolicy(), make_config("tiny"), 0, tmp_path / "episode.mp4", max_frames=2)
+    assert not (tmp_path / "episode.mp4").exists()
+
+
+@pytest.mark.skipif(video.ffmpeg_program() is None, reason="no ffmpeg program (pip install imageio-ffmpeg)")
+def test_a_two_second_mp4_is_written(tmp_path):
+    path = tmp_path / "episode.mp4"
+    record_episode(RewardFirstPolicy(), make_config("tiny"), 0, path, fps=4, max_frames=8)
+    probe = subprocess.run([video.ffmpeg_program(), "-i", str(path)], capture_output=True, text=True)
+    # ffmpeg -i with no output file exits 1 after describing the input: its description is what is checked
+    assert "Video: h264" in probe.stderr or "Video: mpeg4" in probe.stderr, probe.stderr
+    assert "960x540" in probe.stderr
+    assert "Duration: 00:00:02.00" in probe.stderr
 
 
 def test_ces_bench_run_saves_one_gantt_chart_per_policy(tmp_path, capsys):
