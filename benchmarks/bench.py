@@ -37,22 +37,17 @@ def pin_to_one_core() -> str:
 
 
 def agent_steps_per_second(kwargs: dict, seeds: int) -> dict:
-    """Run whole episodes; time only the step loop (policy included) in CPU time (``time.process_time``: comparable
-    when other processes share the core), count live agents per step (``agent_steps``)."""
-    config = make_config(**kwargs)
-    env = parallel_env(config=config)
+    """Run whole episodes with :func:`run_episode` on one env; count only the step loop's CPU time (policy included;
+    ``EpisodeResult.step_cpu_seconds``, comparable when other processes share the core) and the live agents per step
+    (``agent_steps``)."""
+    env = parallel_env(config=make_config(**kwargs))
     agent_steps = steps = 0
     elapsed = 0.0
     for seed in range(seeds):
-        policy = RewardFirstPolicy()
-        observations, infos = env.reset(seed=seed)
-        policy.reset(env, seed)
-        start = time.process_time()
-        while env.agents:
-            agent_steps += len(env.agents)
-            observations, _, _, _, infos = env.step(policy.act(observations, infos))
-            steps += 1
-        elapsed += time.process_time() - start
+        result = run_episode(RewardFirstPolicy(), env, seed)
+        agent_steps += result.agent_steps
+        steps += result.env_steps
+        elapsed += result.step_cpu_seconds
     return {"agent_steps_per_s": agent_steps / elapsed, "env_steps_per_s": steps / elapsed, "env_steps": steps}
 
 

@@ -63,12 +63,8 @@ def run_on_instance(control: str, instance: Instance, seed: int = 0, **fields):
         control=control,
         **fields,
     )
-    observations, infos = env.reset(seed=seed, options={"instance": instance})
-    policy = MechanismPolicy()
-    policy.reset(env, seed)
-    while env.agents:
-        observations, _, _, _, infos = env.step(policy.act(observations, infos))
-    return next(iter(infos.values()))["metrics"], env.unwrapped.sim
+    result = run_episode(MechanismPolicy(), env, seed, reset_options={"instance": instance})
+    return result.metrics, env.unwrapped.sim
 
 
 def run_config(control: str, seed: int, **fields):
