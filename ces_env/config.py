@@ -201,7 +201,8 @@ class CESConfig:
     ``"time"``: every live agent receives ``-elapsed_ticks / reward_time_scale`` each step, so that each agent's
     undiscounted return is ``-ET / reward_time_scale`` (train with this to minimise ET)."""
     reward_time_scale: float = 1.0
-    """``reward_mode="time"``: ticks per unit of reward (> 0), e.g. about the ET of an episode for returns near -1."""
+    """``reward_mode="time"``: ticks per unit of reward (>= 1e-12, so that ``-ET / scale`` stays finite), e.g. about
+    the ET of an episode for returns near -1."""
     time_penalty: float = 0.0
     """Reward subtracted from every agent per elapsed tick (>= 0)."""
     max_ticks: int | None = None
@@ -282,6 +283,8 @@ TICK_LIMIT = 10**12
 """Largest value of any tick cost or wait: sums of them over millions of tasks stay far inside int64."""
 TIME_LIMIT = 2**62
 """Largest reachable tick (``max_ticks`` and the estimate of the longest possible episode): int64 headroom."""
+AGENT_TICKS_LIMIT = 2**63 - 1
+"""Largest count of agent-ticks (a group's size times the longest possible episode: its TWT): int64."""
 SPEED_RANGE = (1e-6, 1e6)
 REWARD_LIMIT = 1e12
 """Largest task reward: the sum over every task stays finite and exact enough."""
@@ -481,7 +484,7 @@ def _validate(c: CESConfig) -> None:
         check_int("wait_ticks", 1)
         check_at_most("wait_ticks", TICK_LIMIT)
     check_choice("reward_mode", REWARD_MODES)
-    check_number("reward_time_scale", 0.0, strict=True)
+    check_number("reward_time_scale", 1.0 / REWARD_LIMIT)  # -ET / scale stays finite for every ET < TIME_LIMIT
     check_number("time_penalty", 0.0, high=REWARD_LIMIT)
     if c.max_ticks is not None:
         check_int("max_ticks", 1)
@@ -568,6 +571,15 @@ def _check_capacity(c: CESConfig, fail: Any) -> None:
     if longest > TIME_LIMIT:
         worst = "maze_size" if explore > protocol else "n_tasks"
         fail(worst, f"the longest possible episode ({longest:.3g} ticks) would pass the int64 limit {TIME_LIMIT:.3g}")
+    # the metrics' largest product: a group's total waiting time counts every member over the whole episode
+    largest_group = -(-c.n_agents // c.n_groups)
+    if largest_group * longest > AGENT_TICKS_LIMIT:
+        fail(
+            "n_agents",
+            f"groups of up to {largest_group} agents over the longest possible episode ({longest:.3g} ticks) make "
+            f"{largest_group * longest:.3g} agent-ticks of waiting time (TWT), past the int64 limit "
+            f"{AGENT_TICKS_LIMIT:.3g}",
+        )
 
 
 # --- presets ---------------------------------------------------------------------------------------------------------

@@ -353,28 +353,44 @@ def _parse_edge_list(text: str, name: str) -> nx.DiGraph:
 
 
 def _check_graphml_structure(path: Path, name: str) -> None:
-    """What networkx accepts silently: a second ``<graph>`` (ignored) and a repeated edge (merged)."""
-    import xml.etree.ElementTree as ET
+    """What networkx accepts silently: a second ``<graph>`` (ignored), a repeated node id and a repeated edge (both
+    merged). Read with expat, which knows the line of every element, so that a repeat is reported as ``file:line``."""
+    from xml.parsers import expat
 
+    parser = expat.ParserCreate(namespace_separator="}")  # tags arrive as "namespace}local"
+    graphs = 0
+    node_lines: dict[str, int] = {}
+    edge_lines: dict[tuple[str, str], int] = {}
+    repeats: list[str] = []  # the first repeat; the count of <graph> elements is known only at the end
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal graphs
+        kind, line = tag.rsplit("}", 1)[-1], parser.CurrentLineNumber
+        if kind == "graph":
+            graphs += 1
+        elif kind == "node":
+            node = attrs.get("id", "")
+            if node in node_lines and not repeats:
+                repeats.append(f"{name}:{line}: duplicate node id {node!r} (first on line {node_lines[node]})")
+            node_lines.setdefault(node, line)
+        elif kind == "edge":
+            pair = (attrs.get("source", ""), attrs.get("target", ""))
+            if pair in edge_lines and not repeats:
+                repeats.append(
+                    f"{name}:{line}: duplicate edge {pair[0]} -> {pair[1]} (first on line {edge_lines[pair]})"
+                )
+            edge_lines.setdefault(pair, line)
+
+    parser.StartElementHandler = start
     try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise ValueError(f"{name}:{exc.position[0]}: cannot read GraphML: {exc}") from exc
-    graphs = [el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "graph"]
-    if len(graphs) > 1:
-        raise ValueError(f"{name}: holds {len(graphs)} <graph> elements; a task graph file must hold exactly one")
-    seen: set[tuple[str, str]] = set()
-    text = path.read_text(errors="replace").splitlines()
-    for el in root.iter():
-        if el.tag.rsplit("}", 1)[-1] != "edge":
-            continue
-        pair = (el.get("source", ""), el.get("target", ""))
-        if pair in seen:
-            needle = f'target="{pair[1]}"'
-            lines = [k + 1 for k, line in enumerate(text) if f'source="{pair[0]}"' in line and needle in line]
-            where = f"{name}:{lines[-1]}" if lines else name
-            raise ValueError(f"{where}: duplicate edge {pair[0]} -> {pair[1]}")
-        seen.add(pair)
+        with path.open("rb") as stream:
+            parser.ParseFile(stream)
+    except expat.ExpatError as exc:
+        raise ValueError(f"{name}:{exc.lineno}: cannot read GraphML: {exc}") from exc
+    if graphs > 1:
+        raise ValueError(f"{name}: holds {graphs} <graph> elements; a task graph file must hold exactly one")
+    if repeats:
+        raise ValueError(repeats[0])
 
 
 def _load_graphml(path: Path) -> nx.DiGraph:

@@ -332,8 +332,10 @@ def to_arrays(graph: nx.DiGraph) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _looks_like_path(source: str) -> bool:
+    """A path (to be reported as one: missing, a directory, a FIFO, a dangling link) rather than an unknown family:
+    it has a separator, or something of that name exists here (``lexists``: a dangling link counts too)."""
     separators = [s for s in (os.sep, os.altsep, "/") if s]
-    return any(s in source for s in separators) or os.path.isfile(source)
+    return any(s in source for s in separators) or os.path.lexists(source)
 
 
 def _check_density(density: float, family: str) -> float:

@@ -150,6 +150,7 @@ GRAPHML = """<?xml version="1.0" encoding="UTF-8"?>
     [
         ('    <edge source="a" target="b"/>', "", r"g\.graphml:7: duplicate edge a -> b"),
         ("", '  <graph id="H" edgedefault="directed"><node id="x"/></graph>', "2 <graph> elements"),
+        ('    <node id="b"/>', "", r"g\.graphml:7: duplicate node id 'b' \(first on line 4\)"),
     ],
 )
 def test_graphml_that_networkx_would_silently_merge_is_refused(tmp_path, extra, second, message):
@@ -165,3 +166,26 @@ def test_graph_paths_that_are_not_files_say_what_they_are(tmp_path):
     for name, message in (("", "is a directory"), ("fifo.edgelist", "not a regular file"), ("link.edgelist", "link")):
         with pytest.raises(ConfigError, match=message):
             make_config(graph=str(tmp_path / name) + ("/" if not name else ""))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (os.mkfifo, "not a regular file"),
+        (os.mkdir, "is a directory"),
+        (lambda path: os.symlink("gone.edgelist", path), "symbolic link to a missing file"),
+    ],
+    ids=["fifo", "directory", "dangling-link"],
+)
+def test_a_bare_name_in_the_current_folder_is_reported_as_the_path_it_is(tmp_path, monkeypatch, make, message):
+    """``graph="x.edgelist"`` (no separator) that is not a file: said as what it is, not as an unknown family."""
+    monkeypatch.chdir(tmp_path)
+    make("x.edgelist")
+    with pytest.raises(ConfigError, match=f"config field 'graph': graph file 'x.edgelist' .*{message}"):
+        make_config(graph="x.edgelist")
+
+
+def test_a_bare_name_that_exists_nowhere_is_an_unknown_graph_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="unknown graph source 'x.edgelist'"):
+        make_config(graph="x.edgelist")

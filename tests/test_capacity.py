@@ -89,7 +89,9 @@ def test_the_memory_refusal_names_the_field_whose_part_is_largest(monkeypatch: p
         make_config(n_agents=50, n_groups=1, n_tasks=1, maze_size=2, n_candidates=1)
 
 
-def _longest_by_hand(n_groups: int, n_tasks: int, cells: int, slowest: float, partition_ticks: int = 0) -> float:
+def _longest_by_hand(
+    n_groups: int, n_tasks: int, cells: int, slowest: float, partition_ticks: int = 0, n_agents: int = 2
+) -> float:
     """Twice (overheads + every task explored by the slowest agent over 2 x cells moves + its protocol costs)."""
     c = COSTS
     explore = 2.0 * cells / slowest
@@ -100,7 +102,7 @@ def _longest_by_hand(n_groups: int, n_tasks: int, cells: int, slowest: float, pa
         + c["peer_validate_ticks"]
         + 4 * c["negotiation_latency_ticks"]
         + c["wait_ticks"]
-        + c["share_ticks_per_recipient"] * 2  # two agents
+        + c["share_ticks_per_recipient"] * n_agents
     )
     overheads = (c["split_ticks_per_group"] + c["collect_ticks_per_group"]) * n_groups + partition_ticks * n_tasks
     return 2.0 * (overheads + n_tasks * (explore + protocol))
@@ -192,3 +194,57 @@ def test_the_machine_memory_is_64_gib_where_it_cannot_be_read(monkeypatch: pytes
 
     monkeypatch.setattr(config_module.os, "sysconf", unreadable)
     assert config_module.machine_memory_bytes() == 64 * 2**30
+
+
+@pytest.mark.parametrize(("n_agents", "n_groups", "largest_group"), [(3, 1, 3), (5, 2, 3), (4, 4, 1)])
+def test_a_groups_waiting_time_may_reach_the_int64_limit_but_not_pass_it(
+    monkeypatch: pytest.MonkeyPatch, n_agents: int, n_groups: int, largest_group: int
+) -> None:
+    """TWT_g counts every member of a group over the whole episode: the largest group (ceil(n / l) agents) times the
+    longest possible episode must stay inside int64, though each factor alone does."""
+    kwargs = dict(n_agents=n_agents, n_groups=n_groups, n_tasks=3, maze_size=(4, 5), **COSTS)
+    longest = _longest_by_hand(n_groups, 3, 20, 1.0, n_agents=n_agents)
+    monkeypatch.setattr(config_module, "AGENT_TICKS_LIMIT", int(largest_group * longest))
+    make_config(**kwargs)
+    monkeypatch.setattr(config_module, "AGENT_TICKS_LIMIT", int(largest_group * longest) - 1)
+    with pytest.raises(ConfigError, match=f"^config field 'n_agents': groups of up to {largest_group} agents over"):
+        make_config(**kwargs)
+
+
+def test_the_audits_overflowing_scenario_is_refused_naming_the_group_size() -> None:
+    """100,000 agents in one group, 4 tasks in 6500x6500 mazes at 1e-6 cells per tick: each factor fits int64, their
+    product (6.76e19 agent-ticks) does not; the episode ran 52 s and reported TWT = -9.05e18."""
+    with pytest.raises(ConfigError, match=r"config field 'n_agents': .* \(6\.76e\+14 ticks\) make 6\.76e\+19"):
+        make_config(
+            n_agents=100_000, n_groups=1, n_tasks=4, tasks_per_class=1, maze_size=6500, agent_speed=1e-6, graph="chain"
+        )
+
+
+def test_the_waiting_time_metric_is_formed_without_int64_overflow() -> None:
+    """On a finished tiny episode, a hand-set state of one group of 100,000 agents that has run 10**15 ticks: the
+    product passes int64 (1e20), and TWT_g is that product minus the group's work, not a wrapped negative number."""
+    import numpy as np
+
+    import ces_env
+    from ces_env.core.metrics import episode_metrics, work_ticks
+
+    env = ces_env.parallel_env(preset="tiny")
+    env.reset(seed=0)
+    sim = env.unwrapped.sim
+    sim.group_size = np.full(sim.instance.n_groups, 100_000, dtype=np.int64)
+    sim.group_done_time = np.full(sim.instance.n_groups, sim.start_time + 10**15, dtype=np.int64)
+    work = np.bincount(sim.instance.agent_group, weights=work_ticks(sim), minlength=sim.instance.n_groups)
+    with np.errstate(over="raise"):
+        metrics = episode_metrics(sim)
+    assert metrics["TWT_g"] == pytest.approx([1e20 - w for w in work], rel=1e-12)
+    assert metrics["TWT"] == pytest.approx(sum(metrics["TWT_g"]), rel=1e-12) and metrics["TWT"] > 0
+
+
+@pytest.mark.parametrize(("scale", "accepted"), [(1e-12, True), (1e-13, False), (1e-308, False), (0.0, False)])
+def test_the_time_reward_scale_is_bounded_below_so_returns_stay_finite(scale: float, accepted: bool) -> None:
+    """-ET / scale with ET < 2**62 and scale >= 1e-12 stays below 5e30: finite. 1e-308 gave -inf."""
+    if accepted:
+        assert make_config(reward_mode="time", reward_time_scale=scale).reward_time_scale == scale
+    else:
+        with pytest.raises(ConfigError, match=r"^config field 'reward_time_scale': must be >= 1e-12"):
+            make_config(reward_mode="time", reward_time_scale=scale)

@@ -72,7 +72,8 @@ def episode_metrics(sim: CESSimulator) -> dict[str, Any]:
     productive = work_ticks(sim)
     elapsed = np.maximum(0, group_end - sim.start_time)
     work_by_group = np.bincount(inst.agent_group, weights=productive, minlength=inst.n_groups)
-    twt_g = [float(sim.group_size[g] * elapsed[g] - work_by_group[g]) for g in range(inst.n_groups)]
+    # in float64: group size x elapsed ticks can pass int64 where neither factor does (100,000 agents x 1e15 ticks)
+    twt_g = [float(sim.group_size[g]) * float(elapsed[g]) - float(work_by_group[g]) for g in range(inst.n_groups)]
     et = int(sim.end_time) if sim.terminated else int(now)
     makespan = max(1, int(group_end.max()) - sim.start_time)
     if not sim.terminated:
