@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePath
+
 from ces_env.policies import Policy
 
 POLICIES: dict[str, type[Policy]] = {}
@@ -34,3 +37,12 @@ def learned_policy_class(name: str) -> type[Policy]:
     from ces_baselines.learned import learned_policy_class as bind
 
     return bind(name)
+
+
+def policy_file_stem(name: str) -> str:
+    """A file-name-safe stem for a policy name: a registered name as it is, ``FAMILY:PATH`` as ``FAMILY-STEM`` (the
+    checkpoint file's stem), so that per-policy files (Gantt charts) can be written whatever the name holds."""
+    if ":" in name:
+        family, _, path = name.partition(":")
+        name = f"{family}-{PurePath(path).stem}"
+    return re.sub(r"[^\w.-]+", "_", name)

@@ -1,18 +1,21 @@
 """The README's gallery: Gantt charts of three policies on one instance and one frame of the live view.
 
-    python benchmarks/gallery.py            # writes reports/gallery/*.png (about a minute)
+    python benchmarks/gallery.py            # writes reports/gallery/*.png (about 10 s)
     python benchmarks/gallery.py --preset small --seed 0 --out reports/gallery
 
 The three policies are ``ces-centralized``, ``ces-decentralized`` and the best other policy on that instance: the
-scripted reference with the lowest ET among those that run on the CES controls (the negotiation mechanisms run their
-own protocols, whose controller periods the trace does not show; ``random`` is no contender). All run the same seed,
-hence the same instance, so the charts compare side by side. The live-view frame is taken from the centralized
+one with the lowest ET among the scripted references that run on the CES controls and the learned checkpoints
+committed in ``train/checkpoints`` (the negotiation mechanisms run their own protocols, whose controller periods the
+trace does not show; ``random`` is no contender). All run the same seed, hence the same instance, so the charts
+compare side by side. The live-view frame is taken from the centralized
 episode, at the first step past 40% of its ET (agents exploring, queues visible).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 from pathlib import Path
 
 from PIL import Image
@@ -22,20 +25,28 @@ from ces_baselines.harness.runner import Job
 from ces_env.env import parallel_env
 from ces_env.plots import gantt_chart, traced_episode
 from ces_env.runner import run_episode
+from ces_env.types import AgentStatus
 
 CES_POLICIES = ("ces-centralized", "ces-decentralized")
 CES_CONTROLS = ("centralized", "decentralized")
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "train" / "checkpoints"
 MAX_BYTES = 200_000  # the README's pictures stay small in the repository
 
 
 def contenders() -> list[str]:
-    """Registered policies other than the CES ones and random that run on a CES control."""
+    """Registered policies other than the CES ones and random that run on a CES control, and the committed learned
+    checkpoints as ``FAMILY:PATH`` names."""
     registry._load_builtin()
-    return sorted(
+    scripted = sorted(
         name
         for name, cls in registry.POLICIES.items()
         if name not in (*CES_POLICIES, "random") and cls.required_config.get("control", "centralized") in CES_CONTROLS
     )
+    learned = []
+    for sidecar in sorted(CHECKPOINTS.glob("*.json")):
+        metadata = json.loads(sidecar.read_text(encoding="utf-8"))
+        learned.append(f"{metadata['family']}:{os.path.relpath(sidecar.with_name(metadata['checkpoint']))}")
+    return scripted + learned
 
 
 def best_other_policy(preset: str, seed: int) -> tuple[str, dict[str, int]]:
@@ -78,9 +89,24 @@ def main(argv: list[str] | None = None) -> None:
     written = []
     for policy in (*CES_POLICIES, other):
         sim = traced_episode(registry.make_policy(policy), Job(policy, args.preset, (), args.seed).config(), args.seed)
-        path = out / f"gantt-{policy}.png"
-        gantt_chart(sim, title=f"{policy} on {args.preset}, seed {args.seed}", path=path)
+        path = out / f"gantt-{registry.policy_file_stem(policy)}.png"
+        title = f"{policy} ({sim.config.control} control) on {args.preset}, seed {args.seed}"
+        gantt_chart(sim, title=title, path=path)
         written.append(path)
+        # the figures the README's reading of the charts quotes
+        assert sim.trace is not None
+        ticks = {"exploring": 0, "waiting": 0, "all": 0}
+        for interval in sim.trace.agent_intervals():
+            if interval.status == AgentStatus.FINISHED:
+                continue
+            length = interval.end - interval.start
+            ticks["all"] += length
+            ticks["exploring"] += length * (interval.status == AgentStatus.EXPLORING)
+            ticks["waiting"] += length * (interval.status in (AgentStatus.IDLE, AgentStatus.QUEUED))
+        print(
+            f"{policy}: ET {sim.metrics()['ET']}, exploring {ticks['exploring']} agent-ticks, waiting (idle or queued)"
+            f" {ticks['waiting'] / ticks['all']:.0%} of the agent-time"
+        )
     path = out / "live-view.png"
     live_view_frame("ces-centralized", args.preset, args.seed).save(path, optimize=True)
     written.append(path)
