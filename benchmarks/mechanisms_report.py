@@ -18,14 +18,17 @@ import math
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ces_baselines.harness.runner import make_jobs, run_jobs
+from ces_baselines.harness.runner import Job, make_jobs, policy_class, run_jobs
 from ces_baselines.reproduce.stats import compare
+from ces_env.env import parallel_env
+from ces_env.runner import run_episode
 from ces_env.summary import format_mean_ci, mean_ci
 
 MECHANISMS = (
@@ -62,7 +65,6 @@ ARCHITECTURE = {
     "random": "central controller",
 }
 PEER_TO_PEER = tuple(p for p, a in ARCHITECTURE.items() if a == "peer-to-peer")
-CENTRAL = tuple(p for p, a in ARCHITECTURE.items() if a != "peer-to-peer")
 
 
 @dataclass(frozen=True)
@@ -72,19 +74,35 @@ class Scale:
     tasks: int
     agents: int
     groups: int
+    graph: str = "lds"
 
     def overrides(self, maze_size: int) -> dict[str, Any]:
-        return dict(n_tasks=self.tasks, n_agents=self.agents, n_groups=self.groups, maze_size=maze_size)
+        return dict(
+            n_tasks=self.tasks, n_agents=self.agents, n_groups=self.groups, maze_size=maze_size, graph=self.graph
+        )
 
     @property
     def label(self) -> str:
         return f"{self.tasks}/{self.agents}/{self.groups}"
 
 
-# Sweep "groups": more groups of 5 agents. Sweep "group size": 2 groups that grow (the orchestrator's load grows).
+# Sweep "groups": more groups of 5 agents. Sweep "group size": 2 groups that grow (the orchestrator's load grows),
+# on LDS and on HDS (denser dependencies: fewer tasks ready at once, so smaller negotiations).
+GROUPS_SWEEP = "more groups (5 agents each), LDS"
+SIZE_SWEEP = "bigger groups (2 groups), LDS"
+SIZE_SWEEP_HDS = "bigger groups (2 groups), HDS"
 SWEEPS: dict[str, tuple[Scale, ...]] = {
-    "more groups (5 agents each)": (Scale(40, 10, 2), Scale(80, 20, 4), Scale(160, 40, 8), Scale(320, 80, 16)),
-    "bigger groups (2 groups)": (Scale(40, 10, 2), Scale(80, 20, 2), Scale(160, 40, 2)),
+    GROUPS_SWEEP: (Scale(40, 10, 2), Scale(80, 20, 4), Scale(160, 40, 8), Scale(320, 80, 16)),
+    SIZE_SWEEP: (Scale(40, 10, 2), Scale(80, 20, 2), Scale(160, 40, 2)),
+    SIZE_SWEEP_HDS: (Scale(40, 10, 2, "hds"), Scale(80, 20, 2, "hds"), Scale(160, 40, 2, "hds")),
+}
+# ``--tiny``: the smoke test's configuration (seconds, not minutes; its numbers mean nothing). Same shape as the real
+# run: two groups on the main tables, tasks = 4 x agents on every sweep.
+TINY_MAIN = dict(n_agents=4, n_groups=2, n_tasks=16, maze_size=5)
+TINY_SWEEPS: dict[str, tuple[Scale, ...]] = {
+    GROUPS_SWEEP: (Scale(16, 4, 2), Scale(32, 8, 4)),
+    SIZE_SWEEP: (Scale(16, 4, 2), Scale(32, 8, 2)),
+    SIZE_SWEEP_HDS: (Scale(16, 4, 2, "hds"), Scale(32, 8, 2, "hds")),
 }
 
 
@@ -117,6 +135,86 @@ def first_refusal(policy: str, overrides: dict[str, Any], seeds: list[int]) -> s
                 return f"(seed {seed}) {error}"
             raise
     return None
+
+
+@dataclass(frozen=True)
+class EpisodeDetail:
+    """What the harness rows do not keep: a mechanism's own counts (``mechanism_stats``) and its schedule (who
+    executed each task and when it started), for the allocation-overhead row and the allocation comparisons."""
+
+    policy: str
+    seed: int
+    et: int
+    group_et: tuple[int, ...]
+    rounds: int
+    awards: int
+    negotiation_ticks: int
+    completed_by: tuple[int, ...]
+    started: tuple[int, ...]
+
+
+def play_detail(job: Job) -> EpisodeDetail:
+    """Play ``job`` (the harness's own config and seed, so the same episode as its row) and read the simulator."""
+    env = parallel_env(config=job.config())
+    result = run_episode(policy_class(job.policy)(), env, job.seed)
+    if result.metrics is None:
+        raise RuntimeError(f"{job.policy} seed {job.seed}: the episode did not end")
+    sim = env.unwrapped.sim
+    stats = sim.control.mechanism_stats()
+    return EpisodeDetail(
+        job.policy,
+        job.seed,
+        int(result.metrics["ET"]),
+        tuple(int(t) for t in result.metrics["ET_g"]),
+        int(stats["rounds"]),
+        int(stats["awards"]),
+        int(stats["negotiation_ticks"]),
+        tuple(int(a) for a in sim.completed_by),
+        tuple(int(t) for t in sim.exec_start_time),
+    )
+
+
+def run_details(
+    policies: Sequence[str], overrides: dict[str, Any], seeds: list[int], workers: int
+) -> dict[str, list[EpisodeDetail]]:
+    """:func:`play_detail` per policy and seed (seed order), on ``workers`` processes (not cached: a few seconds)."""
+    jobs = make_jobs(list(policies), PRESET, seeds, overrides)
+    if workers == 1:
+        details = [play_detail(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            details = list(pool.map(play_detail, jobs, chunksize=4))
+    out: dict[str, list[EpisodeDetail]] = {p: [] for p in policies}
+    for detail in details:
+        out[detail.policy].append(detail)
+    return {p: sorted(ds, key=lambda d: d.seed) for p, ds in out.items()}
+
+
+def check_same_episodes(details: dict[str, list[EpisodeDetail]], results: dict[str, list[dict] | str]) -> None:
+    """The detail episodes must be the rows' episodes (same ET on every seed), or their numbers would not belong
+    in the same report (a stale ``--runs`` cache from older code shows up here)."""
+    for policy, ds in details.items():
+        rows = results[policy]
+        if isinstance(rows, str):
+            continue
+        mine = [(d.seed, d.et) for d in ds]
+        theirs = [(int(r["seed"]), int(r["ET"])) for r in rows]
+        if mine != theirs:
+            raise RuntimeError(
+                f"{policy}: the replayed episodes differ from the harness rows ({mine[:3]} vs {theirs[:3]}); "
+                "the rows under --runs come from other code: remove that directory and run again"
+            )
+
+
+def same_schedules(a: list[EpisodeDetail], b: list[EpisodeDetail]) -> tuple[int, int, int]:
+    """Seeds (of those both played) on which every task started at the same tick; on which, besides, every task was
+    executed by the same agent; on which the ET is the same."""
+    pairs = list(zip(a, b, strict=True))
+    return (
+        sum(x.started == y.started for x, y in pairs),
+        sum(x.started == y.started and x.completed_by == y.completed_by for x, y in pairs),
+        sum(x.et == y.et for x, y in pairs),
+    )
 
 
 def column(rows: list[dict], metric: str) -> np.ndarray:
@@ -159,43 +257,86 @@ def slope(agents: Sequence[int], values: Sequence[float]) -> float:
     return float(np.polyfit(np.log(agents), np.log(values), 1)[0])
 
 
+def ci_text(values: Sequence[float] | np.ndarray) -> str:
+    """``mean ± half-width`` of the 95% Student-t interval over seeds, as the main tables print it."""
+    return format_mean_ci(*mean_ci(np.asarray(values, dtype=np.float64)))
+
+
+@dataclass(frozen=True)
+class ScaleFit:
+    """One policy on one sweep: the points it ran, and per seed (paired: the same seeds at every point) the slope of
+    log messages on log agents and the ET growth from the first to the last point."""
+
+    points: int
+    k_per_seed: np.ndarray
+    growth_per_seed: np.ndarray
+
+    @property
+    def k(self) -> float:
+        return float(self.k_per_seed.mean()) if self.k_per_seed.size else math.nan
+
+    @property
+    def growth(self) -> float:
+        return float(self.growth_per_seed.mean()) if self.growth_per_seed.size else math.nan
+
+
+def scale_fit(by_scale: dict[Scale, dict[str, list[dict] | str]], policy: str) -> ScaleFit:
+    ran = [(s, rows) for s in by_scale if isinstance(rows := by_scale[s][policy], list)]
+    if len(ran) < 2:
+        return ScaleFit(len(ran), np.empty(0), np.empty(0))
+    for _, rows in ran:
+        assert [r["seed"] for r in rows] == [r["seed"] for r in ran[0][1]], f"{policy}: unpaired seeds in a sweep"
+    agents = [s.agents for s, _ in ran]
+    msgs = np.stack([column(rows, "messages") for _, rows in ran])  # (points, seeds)
+    ets = np.stack([column(rows, "ET") for _, rows in ran])
+    ks = np.array([slope(agents, msgs[:, i]) for i in range(msgs.shape[1])])
+    return ScaleFit(len(ran), ks, ets[-1] / ets[0])
+
+
 def scale_tables(sweeps: dict[str, dict[Scale, dict[str, list[dict] | str]]]) -> tuple[list[str], dict]:
-    """Per sweep: mean messages and ET per policy and scale, the log-log slope of messages on agents, and the ET
-    growth from the first to the last point (last / first) over the points the policy ran."""
+    """Per sweep, two tables: messages per policy and scale (mean ± 95% CI over seeds) with the log-log slope k of
+    messages on agents, and ET per policy and scale with the ET growth from the first to the last point it ran and
+    the paired ET difference to ces-decentralized at the largest scale. k and the growth are computed per seed (the
+    seeds are the same at every point), so their intervals are over paired seeds too."""
     lines: list[str] = []
-    fitted: dict[str, dict[str, tuple[float, float]]] = {}
+    fitted: dict[str, dict[str, ScaleFit]] = {}
     for name, by_scale in sweeps.items():
         scales = list(by_scale)
-        head = " | ".join(f"{s.label} msgs" for s in scales) + " | " + " | ".join(f"{s.label} ET" for s in scales)
+        last = scales[-1]
+        fitted[name] = {p: scale_fit(by_scale, p) for p in POLICIES}
+        msg_head = " | ".join(f"{s.label}" for s in scales)
         lines += [
             f"### Sweep: {name}",
             "",
-            f"| policy | {head} | messages ~ agents^k: k | ET last/first |",
-            "|---|" + "---|" * (2 * len(scales) + 2),
+            "Messages per episode (tasks/agents/groups):",
+            "",
+            f"| policy | {msg_head} | messages ~ agents^k: k [95% CI] |",
+            "|---|" + "---|" * (len(scales) + 1),
         ]
-        fitted[name] = {}
         for policy in POLICIES:
-            msgs, ets, agents = [], [], []
-            msg_cells, et_cells = [], []
-            for s in scales:
-                rows = by_scale[s][policy]
-                if isinstance(rows, str):
-                    msg_cells.append("refused")
-                    et_cells.append("refused")
-                    continue
-                m, e = column(rows, "messages").mean(), column(rows, "ET").mean()
-                msgs.append(m)
-                ets.append(e)
-                agents.append(s.agents)
-                msg_cells.append(f"{m:,.0f}")
-                et_cells.append(f"{e:,.0f}")
-            k = slope(agents, msgs) if len(agents) >= 2 else math.nan
-            growth = ets[-1] / ets[0] if len(ets) >= 2 else math.nan
-            fitted[name][policy] = (k, growth)
-            partial = "" if len(agents) == len(scales) else f" ({len(agents)} points)"
-            k_text = "—" if math.isnan(k) else f"{k:.2f}{partial}"
-            g_text = "—" if math.isnan(growth) else f"{growth:.2f}{partial}"
-            lines.append(f"| {policy} | {' | '.join(msg_cells)} | {' | '.join(et_cells)} | {k_text} | {g_text} |")
+            cells = [
+                "refused" if isinstance(rows := by_scale[s][policy], str) else cell(rows, "messages") for s in scales
+            ]
+            fit = fitted[name][policy]
+            partial = "" if fit.points == len(scales) else f" ({fit.points} points)"
+            k_text = "—" if not fit.k_per_seed.size else ci_text(fit.k_per_seed) + partial
+            lines.append(f"| {policy} | {' | '.join(cells)} | {k_text} |")
+        lines += [
+            "",
+            "ET (ticks):",
+            "",
+            f"| policy | {msg_head} | ET last/first [95% CI] | ΔET vs ces-decentralized at {last.label} [95% CI] |",
+            "|---|" + "---|" * (len(scales) + 2),
+        ]
+        base = by_scale[last][BASELINE]
+        for policy in POLICIES:
+            cells = ["refused" if isinstance(rows := by_scale[s][policy], str) else cell(rows, "ET") for s in scales]
+            fit = fitted[name][policy]
+            partial = "" if fit.points == len(scales) else f" ({fit.points} points)"
+            g_text = "—" if not fit.growth_per_seed.size else ci_text(fit.growth_per_seed) + partial
+            rows = by_scale[last][policy]
+            diff = "refused" if isinstance(rows, str) or isinstance(base, str) else paired_diff(rows, base)
+            lines.append(f"| {policy} | {' | '.join(cells)} | {g_text} | {diff} |")
         refused = [(p, s) for p in POLICIES for s in scales if isinstance(by_scale[s][p], str)]
         if refused:
             lines += ["", "Refused (a documented limit of the mechanism, checked at reset, not a failure):", ""]
@@ -238,19 +379,38 @@ def plot_messages(sweeps: dict[str, dict[Scale, dict[str, list[dict] | str]]], p
     plt.close(fig)
 
 
-def faults_numbers(path: Path) -> dict[str, str]:
-    """ΔET under a controller down for half the ET, and episodes completed at a 30% crashing share without
-    recovery, per control, read from the fault report's tables (empty if the report or a row is missing)."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class FaultNumbers:
+    """Per control of the fault report (``centralized``, ``decentralized``, or a mechanism's name): ΔET with a
+    controller down for half the ET, ΔET with 30% of the agents crashing (recovering), and what completes at that
+    crashing share without recovery. Empty when the report is missing."""
+
+    outage: dict[str, str]
+    crash_delta: dict[str, str]
+    crash_completed: dict[str, str]
+
+
+def faults_numbers(path: Path) -> FaultNumbers:
+    """Read the fault report's crash table (9 columns; the 30% rows) and outage table (6 columns; the 50% rows)."""
+    found = FaultNumbers({}, {}, {})
     if not path.exists():
         return found
     for line in path.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 6 and cells[1] == "50%":
-            found[f"outage:{cells[0]}"] = cells[3]
+            found.outage[cells[0]] = cells[3]
         if len(cells) == 9 and cells[1] == "30%":
-            found[f"crash:{cells[0]}"] = f"{cells[7]} episodes, {cells[8]} of tasks"
+            found.crash_delta[cells[0]] = cells[4]
+            found.crash_completed[cells[0]] = f"{cells[7]} episodes, {cells[8]} of tasks"
     return found
+
+
+def grouped(values: dict[str, str]) -> str:
+    """``value (control, control), value (control)``: controls that measured the same value listed together."""
+    by_value: dict[str, list[str]] = {}
+    for control, value in values.items():
+        by_value.setdefault(value, []).append(control)
+    return "; ".join(f"{value} ({', '.join(controls)})" for value, controls in by_value.items())
 
 
 def mean_of(results: dict[str, list[dict] | str], policy: str, metric: str) -> float:
@@ -258,15 +418,29 @@ def mean_of(results: dict[str, list[dict] | str], policy: str, metric: str) -> f
     return math.nan if isinstance(rows, str) else float(column(rows, metric).mean())
 
 
-def glossary_table(main: dict[str, dict], fitted: dict, faults: dict[str, str]) -> list[str]:
-    lds = main["lds"]
-    groups_sweep, size_sweep = list(fitted)
-    k_groups = fitted[groups_sweep]
-    k_size = fitted[size_sweep]
+def first_refused_group(by_scale: dict[Scale, dict[str, list[dict] | str]], policy: str) -> int | None:
+    """Agents per group at the first point of a sweep that ``policy`` refuses (None if it refuses none)."""
+    return next((s.agents // s.groups for s in by_scale if isinstance(by_scale[s][policy], str)), None)
 
-    def k_range(policies: Sequence[str], sweep: dict) -> str:
-        ks = [sweep[p][0] for p in policies if math.isfinite(sweep[p][0])]
-        return f"{min(ks):.2f}–{max(ks):.2f}"
+
+def overhead_shares(details: dict[str, list[EpisodeDetail]]) -> dict[str, tuple[float, float]]:
+    """Per mechanism: the share of its groups' time with a negotiation round open (negotiation ticks over the sum of
+    the groups' ET, mean over seeds) and the negotiation ticks per task."""
+    out = {}
+    for policy, ds in details.items():
+        share = np.mean([d.negotiation_ticks / sum(d.group_et) for d in ds])
+        per_task = np.mean([d.negotiation_ticks / len(d.started) for d in ds])
+        out[policy] = (float(share), float(per_task))
+    return out
+
+
+def glossary_table(main: dict[str, Any], fitted: dict[str, dict[str, ScaleFit]], faults: FaultNumbers) -> list[str]:
+    lds = main["lds"]
+    k_groups, k_size, k_hds = fitted[GROUPS_SWEEP], fitted[SIZE_SWEEP], fitted[SIZE_SWEEP_HDS]
+
+    def k_range(policies: Sequence[str], sweep: dict[str, ScaleFit]) -> str:
+        ks = [sweep[p].k for p in policies if math.isfinite(sweep[p].k)]
+        return f"{min(ks):.2f}–{max(ks):.2f}" if ks else "n/a"
 
     ets = {p: mean_of(lds, p, "ET") for p in POLICIES}
     best = min(ets, key=lambda p: ets[p] if math.isfinite(ets[p]) else math.inf)
@@ -282,35 +456,66 @@ def glossary_table(main: dict[str, dict], fitted: dict, faults: dict[str, str]) 
         vals = [gap[p] for p in policies if math.isfinite(gap[p])]
         return f"{min(vals):+.0f}% to {max(vals):+.0f}%"
 
-    util = [
-        column(rows, "controller_utilization").mean()
-        for rows in _size_sweep_rows(main["_size_sweep"], "ces-centralized")
-    ]
+    size_sweep = main["_size_sweep"]
+    util = [column(rows, "controller_utilization").mean() for rows in _size_sweep_rows(size_sweep, "ces-centralized")]
+    sizes = [s.agents // s.groups for s in size_sweep]
     peers = PEER_TO_PEER
     markets = MECHANISMS[:7]
+    peer_mechs = [p for p in peers if p in MECHANISMS]
+    overhead = overhead_shares(main["_details"]["lds"])
+
+    def share_range(policies: Sequence[str]) -> str:
+        shares = [100 * overhead[p][0] for p in policies]
+        per_task = [overhead[p][1] for p in policies]
+        return f"{min(shares):.0f}–{max(shares):.0f}% ({min(per_task):.1f}–{max(per_task):.1f} ticks per task)"
+
+    lds_util = mean_of(lds, "ces-centralized", "controller_utilization")
+    refusals = [
+        f"{p} refuses groups of {n} agents"
+        for p in ("dpop", "vcg")
+        if (n := first_refused_group(size_sweep, p)) is not None
+    ]
+    complexity = (
+        f"; its computational side shows in the exact solvers, which refuse large groups ({', '.join(refusals)}: "
+        "the refusals under the scale sweeps)"
+        if refusals
+        else ""
+    )
+    mechanisms_in_faults = sorted(c for c in faults.crash_completed if c in MECHANISMS)
+    missing = [p for p in MECHANISMS if p not in faults.crash_completed]
+    fault_text = (
+        "from `reports/faults.md`: a controller down for 50% of the ET: ΔET "
+        f"{grouped(faults.outage) or 'n/a'} (only the CES controller is made to fail; the mechanisms' managers and "
+        "peers are not, so their rows show no change by construction); 30% of agents crashing, with recovery: ΔET "
+        f"{grouped(faults.crash_delta) or 'n/a'}; without recovery: {grouped(faults.crash_completed) or 'n/a'}"
+        + (f". Not in the fault report: {', '.join(missing)}" if missing and mechanisms_in_faults else "")
+        + (". The fault report has no mechanism rows" if not mechanisms_in_faults else "")
+    )
     return [
         "| feature | glossary: distributed (DTA) | glossary: centralized (CTA) | measured here |",
         "|---|---|---|---|",
-        "| Scalability | high, minimal bottleneck | limited by the orchestrator | messages ~ agents^k with more "
-        "groups: "
-        f"k = {k_groups['ces-centralized'][0]:.2f} (ces-centralized), {k_range(peers, k_groups)} (peer-to-peer), "
-        f"{k_range(markets, k_groups)} (markets); with bigger groups: k = {k_size['ces-centralized'][0]:.2f} "
-        f"(ces-centralized), {k_range(peers, k_size)} (peer-to-peer), {k_range(markets, k_size)} (markets). "
-        "The orchestrator's load: the CES controller's "
-        f"utilization {', '.join(f'{u:.2f}' for u in util)} as its group grows 5 → 10 → 20 agents. |",
+        "| Scalability | high, minimal bottleneck | limited by the orchestrator | messages ~ agents^k (mean k over "
+        f"seeds) with more groups: k = {k_groups['ces-centralized'].k:.2f} (ces-centralized), "
+        f"{k_range(peers, k_groups)} (peer-to-peer), {k_range(markets, k_groups)} (markets); with bigger groups, LDS: "
+        f"k = {k_size['ces-centralized'].k:.2f} (ces-centralized), {k_range(peers, k_size)} (peer-to-peer), "
+        f"{k_range(markets, k_size)} (markets); HDS: k = {k_hds['ces-centralized'].k:.2f}, "
+        f"{k_range(peers, k_hds)}, {k_range(markets, k_hds)}. The orchestrator's load: the CES controller's "
+        f"utilization {', '.join(f'{u:.2f}' for u in util)} as its group grows "
+        f"{' → '.join(str(n) for n in sizes[: len(util)])} agents. |",
         "| Communication overhead | high (peer-to-peer negotiation) | lower (command and control) | messages per "
-        f"task on LDS `small`: {msgs['ces-centralized'] / n_tasks:.1f} (ces-centralized), "
+        f"task on LDS `{PRESET}`: {msgs['ces-centralized'] / n_tasks:.1f} (ces-centralized), "
         f"{msgs['ces-decentralized'] / n_tasks:.1f} (ces-decentralized), {msg_range(peers)} (peer-to-peer), "
         f"{msg_range(markets)} (markets) |",
         "| Optimality | local or emergent | possible with exact solvers | ET gap to the best policy on LDS "
         f"(`{best}`, {ets[best]:,.0f}): {gap['ces-centralized']:+.0f}% ces-centralized, {gap['dpop']:+.0f}% dpop "
         f"(exact per round, not per episode), {gap_range(peers)} peer-to-peer, {gap_range(markets)} markets |",
         "| Single point of failure / fault tolerance | high: re-negotiation | low: orchestrator failure halts "
-        "allocation | from `reports/faults.md`: a controller down for 50% of the ET costs "
-        f"ΔET {faults.get('outage:centralized', 'n/a')} (centralized) vs {faults.get('outage:decentralized', 'n/a')} "
-        f"(decentralized); 30% of agents crashing without recovery: {faults.get('crash:centralized', 'n/a')} "
-        f"(centralized) vs {faults.get('crash:decentralized', 'n/a')} (decentralized). The markets' managers are "
-        "not made to fail in the model, so their fault tolerance is not measured. |",
+        f"allocation | {fault_text} |",
+        "| Allocation overhead | distributed across agents; latency from negotiation | concentrated at the "
+        "orchestrator; computational complexity | share of each group's time with a negotiation round open "
+        f"(negotiation ticks / Σ ET_g, LDS `{PRESET}`, {len(next(iter(main['_details']['lds'].values())))} seeds): "
+        f"{share_range(markets)} markets, {share_range(peer_mechs)} peer-to-peer mechanisms; the CES controller "
+        f"(ces-centralized) is busy {100 * lds_util:.0f}% of the ET{complexity} |",
     ]
 
 
@@ -368,12 +573,14 @@ def prose(main: dict[str, dict], fitted: dict) -> list[str]:
 
     best_mech = {g: fastest(main[g]) for g in GRAPHS}
     sealed = ("auction-first-price", "auction-vickrey", "auction-double", "vcg")
-    size_sweep = list(fitted)[1]
-    ks = fitted[size_sweep]
+    ks = fitted[SIZE_SWEEP]
     scale_rows = _size_sweep_rows(main["_size_sweep"], BASELINE)[0]
-    steepest = max((p for p in POLICIES if math.isfinite(ks[p][0])), key=lambda p: ks[p][0])
-    same_fv = np.array_equal(column(lds["auction-first-price"], "ET"), column(lds["auction-vickrey"], "ET"))
-    same_cd = np.array_equal(column(lds["contract-net"], "ET"), column(lds["auction-double"], "ET"))
+    steepest = max((p for p in POLICIES if math.isfinite(ks[p].k)), key=lambda p: ks[p].k)
+    same_fv = all(
+        np.array_equal(column(main[g]["auction-first-price"], "ET"), column(main[g]["auction-vickrey"], "ET"))
+        for g in GRAPHS
+    )
+    refused_at = {p: first_refused_group(main["_size_sweep"], p) for p in ("dpop", "vcg")}
     return [
         "",
         f"* **Who wins on ET: the choice rule, not the protocol.** `heft` and `knowledge-aware` (known solutions "
@@ -395,54 +602,115 @@ def prose(main: dict[str, dict], fitted: dict) -> list[str]:
         f"twice: messages (English {ratio('auction-english'):.2f}x, Dutch {ratio('auction-dutch'):.2f}x) and time, "
         f"because every price step is a round of two hops (Dutch {d(lds, 'auction-dutch'):+.0f} on LDS, "
         f"{d(hds, 'auction-dutch'):+.0f} on HDS; English {d(hds, 'auction-english'):+.0f} on HDS).",
-        "* **Identical allocations.** "
-        + (
-            "First-price and Vickrey give the same ET on every seed (same winner, only the payment differs; "
-            "truthfulness matters once agents misreport: `reports/faults.md`). "
+        *(
+            [
+                "* **First-price and Vickrey allocate alike**: the same ET on every seed of both graphs (the same "
+                "winner, only the payment differs; truthfulness matters once agents misreport: `reports/faults.md`)."
+            ]
             if same_fv
+            else []
+        ),
+        contract_net_vs_double(main),
+        "* **The double auction trades only inside each group.** The glossary's double auction lets groups with "
+        "more ready tasks than free agents buy work from groups with free agents; here a task is executed, validated "
+        "and learnt from inside its own group (knowledge is shared per group, the group's entity validates, ET_g and "
+        "the lower bound are per group), so a cross-group trade would change the model, not just the mechanism: "
+        "it is not implemented, and `auction-double` is a call market between a group's tasks and its own agents.",
+        f"* **DPOP**, the exact DCOP reference, is exact per negotiation round, not per episode: it is "
+        f"{d(lds, 'dpop'):+.0f} on LDS and {d(hds, 'dpop'):+.0f} on HDS against ces-decentralized"
+        + (
+            f", and it refuses groups of {refused_at['dpop']} agents (the UTIL tables)"
+            if refused_at["dpop"] is not None
             else ""
         )
-        + (
-            "Contract Net and the double auction give the same ET on every seed here (the same allocations on these "
-            "instances; why was not investigated), the double auction with fewer messages."
-            if same_cd
-            else ""
-        ),
-        f"* **DPOP**, the exact DCOP reference, is exact per negotiation round, not per episode: it is "
-        f"{d(lds, 'dpop'):+.0f} on LDS and {d(hds, 'dpop'):+.0f} on HDS against ces-decentralized, and it refuses "
-        "groups of 10 or more agents (the UTIL tables); VCG refuses groups of 20 (its brute force).",
+        + (f"; VCG refuses groups of {refused_at['vcg']} (its brute force)" if refused_at["vcg"] is not None else "")
+        + ".",
         "* **The glossary's expectations.** *Communication overhead* holds: the central controller sends the fewest "
         "messages. *Scalability* does not hold for messages: with more groups every protocol grows linearly "
         f"(k ≈ 1, groups are independent); with bigger groups the central controller grows slowest "
-        f"(k = {ks['ces-centralized'][0]:.2f}), the peer-to-peer protocols faster (ces-decentralized "
-        f"{ks['ces-decentralized'][0]:.2f}, Max-Sum {ks['max-sum'][0]:.2f}, CBBA {ks['cbba'][0]:.2f}) and "
-        f"`{steepest}` fastest ({ks[steepest][0]:.2f}). The "
-        "orchestrator's load is real (its utilization rises with the group, table above) but at 20 agents per group "
-        f"its ET grows about as decentralized's does (x{ks['ces-centralized'][1]:.2f} against "
-        f"x{ks['ces-decentralized'][1]:.2f} from 5 to 20 agents per group; {len(scale_rows)} seeds, no interval). "
+        f"(k = {ks['ces-centralized'].k:.2f}), the peer-to-peer protocols faster (ces-decentralized "
+        f"{ks['ces-decentralized'].k:.2f}, Max-Sum {ks['max-sum'].k:.2f}, CBBA {ks['cbba'].k:.2f}) and "
+        f"`{steepest}` fastest ({ks[steepest].k:.2f}). The "
+        "orchestrator's load is real (its utilization rises with the group, table above) but as its group grows "
+        f"its ET grows about as decentralized's does (x{ci_text(ks['ces-centralized'].growth_per_seed)} against "
+        f"x{ci_text(ks['ces-decentralized'].growth_per_seed)} from the first to the last point of the LDS sweep; "
+        f"{len(scale_rows)} seeds). "
         "*Optimality*: neither side is optimal here; the gap "
         "to the best comes from using the knowledge of solutions, not from centralization. *Fault tolerance* holds "
         "for the CES controller in the fault report's outage rows (an outage delays only centralized control); its "
-        "crash rows show no clear difference between the two CES controls; the markets' managers are not made to "
-        "fail.",
+        "crash rows show no clear difference between the controls that recover (the glossary table above lists "
+        "them): in this model a crash costs the crashed agent's work, not the coordination; the mechanisms' managers "
+        "are not made to fail.",
         f"* Limits of this report: {len(main['lds'][BASELINE])} seeds on one preset per graph; the scale sweeps use "
-        "10x10 mazes and few seeds, so their ET columns are indicative; default mechanism options throughout.",
+        f"{scale_rows[0]['maze_size']}x{scale_rows[0]['maze_size']} mazes and {len(scale_rows)} seeds, so their "
+        "intervals are wide; default mechanism options throughout.",
     ]
+
+
+# The counter-check of the Contract Net / double auction equality: agents that differ (unshared knowledge, spread
+# speeds), on HDS, so that the two rules' different matchings of several bidders can show.
+COUNTER_CHECK = {"graph": "hds", "knowledge_sharing": "none", "speed_spread": 0.5}
+
+
+def contract_net_vs_double(main: dict[str, Any]) -> str:
+    """Why Contract Net and the double auction have the same ET: the replayed schedules (who started which task
+    when) of both on every seed, the rounds per award, and a counter-check where the agents are not interchangeable."""
+    parts = []
+    n = len(main["_details"]["lds"]["contract-net"])
+    for graph in GRAPHS:
+        cn, da = main["_details"][graph]["contract-net"], main["_details"][graph]["auction-double"]
+        starts, agents, ets = same_schedules(cn, da)
+        parts.append(
+            f"on {graph.upper()} every task starts at the same tick under both on {starts}/{n} seeds (and is executed "
+            f"by the same agent on {agents}/{n}), the ET is equal on {ets}/{n}"
+        )
+    cn = main["_details"]["lds"]["contract-net"]
+    rounds = np.mean([d.rounds for d in cn])
+    awards = np.mean([d.awards for d in cn])
+    counter = main["_counter"]
+    _, _, counter_same = same_schedules(counter["contract-net"], counter["auction-double"])
+    counter_text = ", ".join(f"`{k}={v}`" for k, v in COUNTER_CHECK.items())
+    return (
+        "* **Contract Net and the double auction allocate alike on these presets.** Replaying each seed's episode "
+        f"and comparing the schedules: {'; '.join(parts)}. Why: (1) *the same tasks.* Every request of the double "
+        "auction has the same limit (a task's reservation cost is the slowest member's exploration estimate, which "
+        "depends on the maze's size only, plus a validation; all mazes of an instance have the same size), so the "
+        "tied requests trade in the order of the open tasks, which is reward order; with `queue_limit=0` every idle "
+        "agent's ask is below that limit, so a call clears min(open tasks, idle agents) trades: the tasks Contract "
+        "Net awards, one per idle bidder in reward order. (2) *The same agents, up to interchangeable ones.* Agents "
+        f"free up one at a time, so most rounds have a single bidder ({rounds:.1f} rounds for {awards:.1f} awards "
+        "per LDS episode); when several bid they have the same speed and, with knowledge shared in the group, the "
+        "same estimates, so Contract Net's greedy award (reward order, best bid) and the double auction's "
+        "least-total matching may pair them differently, but the schedule of tasks is the same. The double auction "
+        "gets there with fewer messages (one offer per agent instead of one bid per task and agent). Counter-check "
+        f"with agents that differ ({counter_text}): the ET is equal on {counter_same}/{len(counter['contract-net'])} "
+        "seeds only."
+    )
 
 
 def write_report(args: argparse.Namespace) -> None:
     seeds = list(range(args.seeds))
     scale_seeds = list(range(args.scale_seeds))
+    main_overrides: dict[str, Any] = dict(TINY_MAIN) if args.tiny else {}
+    sweep_points = TINY_SWEEPS if args.tiny else SWEEPS
     start = time.perf_counter()
     main: dict[str, Any] = {}
     for graph in GRAPHS:
-        main[graph] = run_set(POLICIES, {"graph": graph}, seeds, args.runs, args.workers)
+        main[graph] = run_set(POLICIES, {**main_overrides, "graph": graph}, seeds, args.runs, args.workers)
     sweeps: dict[str, dict[Scale, dict]] = {}
-    for name, scales in SWEEPS.items():
+    for name, scales in sweep_points.items():
         sweeps[name] = {
             s: run_set(POLICIES, s.overrides(args.maze_size), scale_seeds, args.runs, args.workers) for s in scales
         }
-    main["_size_sweep"] = sweeps[list(SWEEPS)[1]]
+    main["_size_sweep"] = sweeps[SIZE_SWEEP]
+    detail_start = time.perf_counter()
+    main["_details"] = {}
+    for graph in GRAPHS:
+        main["_details"][graph] = run_details(MECHANISMS, {**main_overrides, "graph": graph}, seeds, args.workers)
+        check_same_episodes(main["_details"][graph], main[graph])
+    pair = ("contract-net", "auction-double")
+    main["_counter"] = run_details(pair, {**main_overrides, **COUNTER_CHECK}, seeds, args.workers)
+    detail_seconds = time.perf_counter() - detail_start
     elapsed = time.perf_counter() - start
     every_row = [r for g in GRAPHS for rows in main[g].values() if isinstance(rows, list) for r in rows] + [
         r
@@ -457,14 +725,21 @@ def write_report(args: argparse.Namespace) -> None:
     scale_lines, fitted = scale_tables(sweeps)
     figure = args.out.parent / "mechanisms_messages.png"
     plot_messages(sweeps, figure)
-    faults = faults_numbers(args.out.parent / "faults.md")
+    faults = faults_numbers(args.faults)
+    first = main["lds"][BASELINE][0]
+    side = first["maze_size"]
+    maze = f"{side}x{side}" if isinstance(side, int) else "x".join(map(str, side))
+    shape = f"{first['n_agents']} agents in {first['n_groups']} groups, {first['n_tasks']} tasks, {maze} mazes"
+    flags = " --tiny" if args.tiny else ""
 
     lines = [
         "# The distributed-task-allocation mechanisms beside CES",
         "",
         f"Generated by `python benchmarks/mechanisms_report.py --seeds {args.seeds} --scale-seeds {args.scale_seeds} "
-        f"--workers {args.workers}` ({episode_seconds:.0f} s of episodes over {args.workers} workers; rows cached "
-        f"under `{args.runs}`, which a rerun reuses). Every policy plays the "
+        f"--workers {args.workers}{flags}` ({episode_seconds:.0f} s of episodes over {args.workers} workers, "
+        f"{elapsed:.0f} s wall clock, of which {detail_seconds:.0f} s replay the mechanisms' episodes for their "
+        f"schedules and negotiation times; rows cached under `{args.runs}`, which a rerun reuses). Every policy plays "
+        "the "
         "same seeds (paired: the same instances and exploration draws). Intervals are 95% Student-t over seeds; "
         "ΔET is the paired difference to `ces-decentralized` on the same seed with its 95% CI, marked (lower) or "
         "(higher) when the interval excludes 0. The mechanisms allocate the tasks themselves (README, Mechanisms); "
@@ -475,7 +750,7 @@ def write_report(args: argparse.Namespace) -> None:
     ]
     for graph in GRAPHS:
         lines += [
-            f"## {graph.upper()}, preset `{PRESET}` (10 agents in 2 groups, 40 tasks, 20x20 mazes), {args.seeds} seeds",
+            f"## {graph.upper()}, preset `{PRESET}` ({shape}), {args.seeds} seeds",
             "",
             *metrics_table(main[graph]),
             "",
@@ -483,11 +758,14 @@ def write_report(args: argparse.Namespace) -> None:
     lines += [
         "## Growing scale",
         "",
-        f"Tasks/agents/groups grow together (tasks = 4 x agents), LDS, {args.maze_size}x{args.maze_size} mazes, "
-        f"{args.scale_seeds} seeds; mean messages and ET per episode. k is the least-squares slope of log messages on "
-        "log agents (k = 1: messages grow linearly with the agents). First sweep: more groups of 5 agents; second: "
-        "two groups that grow (DPOP's UTIL tables grow as (ready tasks + 1)^(agents - 1) per group, so it refuses "
-        "large groups).",
+        f"Tasks/agents/groups grow together (tasks = 4 x agents), {args.maze_size}x{args.maze_size} mazes, "
+        f"{args.scale_seeds} paired seeds (the same seeds at every point); messages and ET per episode, mean ± 95% "
+        "Student-t interval over seeds. k is the least-squares slope of log messages on log agents, fitted per seed "
+        "and then averaged, with its interval over seeds (k = 1: messages grow linearly with the agents); ET "
+        "last/first likewise per seed; ΔET is the paired difference to ces-decentralized at the largest point. "
+        "First sweep: more groups of 5 agents (LDS); then two groups that grow, on LDS and on HDS (DPOP's UTIL "
+        "tables grow as (ready tasks + 1)^(agents - 1) per group, so it refuses large groups). With this few seeds "
+        "the intervals are wide; a cell's interval says how far to trust it.",
         "",
         *scale_lines,
         f"![messages against agents, log-log]({figure.name})",
@@ -519,6 +797,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/mechanisms"), help="harness rows (resume)")
     parser.add_argument("--out", type=Path, default=Path("reports/mechanisms.md"))
     parser.add_argument("--notes", type=Path, default=None, help="a markdown file appended to the reading")
+    parser.add_argument(
+        "--faults", type=Path, default=Path("reports/faults.md"), help="the fault report the glossary table cites"
+    )
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a few-second smoke run (4 agents, 16 tasks, 5x5 mazes, two-point sweeps); its numbers mean nothing",
+    )
     args = parser.parse_args(argv)
     for flag in ("seeds", "scale_seeds", "maze_size", "workers"):
         if getattr(args, flag) < 1 or (flag == "seeds" and args.seeds < 2):
