@@ -33,12 +33,18 @@ from tests.mechanisms.cases import (
     two_agent_instance,
 )
 
+# The twelve mechanisms issue 10 asks for, by name: a list written out (not read from the registry), so that a
+# mechanism that stops being registered fails here.
+ISSUE_MECHANISMS = (*PART_ONE, "cbba", "max-sum", "dpop", "aco", "response-threshold")
 
-def test_part_one_mechanisms_are_registered_with_a_policy_each():
+
+def test_every_mechanism_of_the_issue_is_registered_with_a_policy_each():
     _load_builtin()
-    for name in PART_ONE:
-        assert issubclass(CONTROL_PROTOCOLS[name], NegotiationProtocol)
-        assert POLICIES[name].required_config == {"control": name}
+    assert len(ISSUE_MECHANISMS) == len(set(ISSUE_MECHANISMS)) == 12
+    assert set(ISSUE_MECHANISMS) <= set(MECHANISMS)
+    for name in ISSUE_MECHANISMS:
+        assert issubclass(CONTROL_PROTOCOLS[name], NegotiationProtocol), name
+        assert POLICIES[name].required_config == {"control": name}, name
 
 
 # ------------------------------------------------------------------------------------------------ what bids use
