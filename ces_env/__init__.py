@@ -4,6 +4,8 @@
 See ``ces_env.env`` (the environment's documentation page) and the README.
 """
 
+from pettingzoo import aec_registry, parallel_registry, register
+
 from ces_env.config import PRESETS, CESConfig, ConfigError, make_config
 from ces_env.core.metrics import METRIC_KEYS
 from ces_env.core.simulator import CESSimulator
@@ -17,10 +19,6 @@ ENV_ID = "ces/ces-v1"
 
 def _register() -> None:
     """Register with PettingZoo's registry, so that ``pettingzoo.make("parallel", "ces/ces-v1")`` works."""
-    try:
-        from pettingzoo import aec_registry, parallel_registry, register
-    except ImportError:  # an older PettingZoo without a registry: the direct constructors still work
-        return
     if ENV_ID not in parallel_registry:
         register("parallel", ENV_ID, entry_point="ces_env.env:parallel_env")
     if ENV_ID not in aec_registry:

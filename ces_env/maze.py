@@ -93,7 +93,6 @@ __all__ = [
 ]
 
 NORTH, EAST, SOUTH, WEST = 0, 1, 2, 3
-DIRECTION_NAMES = ("north", "east", "south", "west")
 OPEN_BIT = np.array([1, 2, 4, 8], dtype=np.uint8)
 DELTA_ROW = np.array([-1, 0, 1, 0])
 DELTA_COL = np.array([0, 1, 0, -1])

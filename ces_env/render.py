@@ -71,7 +71,6 @@ DPI = 100
 MAX_MAZES = 4  # shown in a 2 x 2 grid
 START_PX, TARGET_PX, POSITION_PX, VISITED_PX = 3, 4, 5, 2  # rows of maze_render.RENDER_PALETTE
 KEY_COLOUR = "#ff00ff"  # the fill of squares in the static background, replaced per frame (see _Squares)
-MAZE_BOX = 160  # each maze image is scaled (integer zoom, or one pixel per block of cells) into a square this size
 
 
 def frame_size(instance: Instance) -> tuple[int, int]:

@@ -34,9 +34,6 @@ class AgentStatus(IntEnum):
     FINISHED = 7  # its group has completed all of its tasks
 
 
-PRODUCTIVE_STATUSES = (AgentStatus.EXPLORING, AgentStatus.STEERING, AgentStatus.REPLAYING)
-
-
 @dataclass(frozen=True)
 class Instance:
     """One problem instance: everything drawn from the seed before time starts. Immutable; reset can reuse it."""
