@@ -14,7 +14,6 @@ from gymnasium import spaces
 
 from ces_env.config import CESConfig
 from ces_env.core.lower_bound import min_task_durations
-from ces_env.core.protocols.base import ControlProtocol
 from ces_env.core.simulator import CESSimulator
 from ces_env.maze import OPEN_BIT, local_view
 from ces_env.types import AgentStatus, Instance, TaskStatus
@@ -303,8 +302,8 @@ class ObservationBuilder:
     def _top_candidates(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray]:
         """((l, K) int64 the first K candidates of every group in slot order, -1 padded; (l,) number of candidates).
 
-        For the protocols whose candidates are flags over the group's task order (the default: ready tasks; or a
-        protocol's ``candidate_flags(tasks)``), all groups at once; any other protocol is asked group by group."""
+        For the protocols whose candidates are flags over the group's task order (their ``candidate_flags(tasks)``;
+        by default the ready tasks), all groups at once; any other protocol is asked group by group."""
         inst = self._bound_instance()
         K = self.config.n_candidates
         l = inst.n_groups
@@ -331,12 +330,8 @@ class ObservationBuilder:
     @staticmethod
     def _candidate_flags(sim: CESSimulator, tasks: np.ndarray) -> np.ndarray | None:
         """Which of ``tasks`` are candidates now, if the protocol can say it for many groups at once (None: ask it
-        group by group)."""
-        control = sim.control
-        if type(control).candidates is ControlProtocol.candidates:
-            return sim.task_status[tasks] == TaskStatus.READY
-        flags = getattr(control, "candidate_flags", None)
-        return None if flags is None else flags(tasks)
+        group by group): :meth:`ces_env.core.protocols.base.ControlProtocol.candidate_flags`."""
+        return sim.control.candidate_flags(tasks)
 
     def _flat_order(self, sim: CESSimulator) -> tuple[np.ndarray, np.ndarray]:
         """The simulator's per-group candidate orders concatenated group by group, and each entry's group; computed

@@ -19,7 +19,9 @@ legal value of the config field ``control``. Nothing in the simulator changes. A
    (:meth:`~ControlProtocol.choose`) or wait (:meth:`~ControlProtocol.decline`; the simulator keeps the agent
    waiting until something changes in its group, or for ``wait_ticks``, and then calls
    :meth:`~ControlProtocol.resume`). To hold the task, call :meth:`CESSimulator.reserve`; when the agent may start,
-   call :meth:`CESSimulator.start_execution` (at once, or from a timed event).
+   call :meth:`CESSimulator.start_execution` (at once, or from a timed event). A protocol that overrides
+   ``candidates`` also overrides :meth:`~ControlProtocol.candidate_flags` (the same answer for all groups at once,
+   which keeps the observation builder free of a loop over groups); otherwise it is asked group by group.
 3. The agent finishes its execution: :meth:`~ControlProtocol.submit`. Validate (at once or after a delay) and then
    call :meth:`CESSimulator.conclude_validation`, which checks the path with the real validator, pays or rejects,
    releases dependents and makes the agent available again.
@@ -112,6 +114,20 @@ class ControlProtocol(ABC):
         """Task ids a decider of ``group`` chooses among, in slot order. Default: the group's ready tasks."""
         order = self.sim.group_order[group]
         return order[self.sim.task_status[order] == TaskStatus.READY]
+
+    def candidate_flags(self, tasks: np.ndarray) -> np.ndarray | None:
+        """Which of ``tasks`` (task ids of any groups, each group's in its candidate order) are candidates now, as
+        one bool array; or None when the protocol cannot say it this way.
+
+        The observation builder asks this once per step for every group's tasks instead of calling
+        :meth:`candidates` group by group (a Python loop over the groups); with None it falls back to that loop.
+        A protocol whose candidates are a filter over its group's order overrides both, with
+        ``candidates(group) = order[candidate_flags(order)]``. Default: the ready tasks, as the default
+        :meth:`candidates`; None for a subclass that overrides :meth:`candidates` but not this (its flags are
+        unknown)."""
+        if type(self).candidates is not ControlProtocol.candidates:
+            return None
+        return self.sim.task_status[tasks] == TaskStatus.READY
 
     @abstractmethod
     def choose(self, agent: int, task: int) -> None:
