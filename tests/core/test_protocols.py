@@ -40,11 +40,22 @@ class InstantControl(ControlProtocol):
         self.deciding: set[int] = set()
         self.parked: set[int] = set()
         self.submissions = 0
+        self.ever_parked: set[int] = set()  # agents parked for want of a ready task at some point
+        self.woken: set[int] = set()  # parked agents that tasks_ready put among the deciders
+        self.resumed = 0  # agents asked again (through resume) after they chose to wait
 
     def agent_available(self, agent: int) -> None:
         self.sim.agent_status[agent] = AgentStatus.IDLE
         group = int(self.sim.instance.agent_group[agent])
-        (self.deciding if len(self.candidates(group)) else self.parked).add(agent)
+        if len(self.candidates(group)):
+            self.deciding.add(agent)
+        else:
+            self.parked.add(agent)
+            self.ever_parked.add(agent)
+
+    def resume(self, agent: int) -> None:
+        self.resumed += 1
+        super().resume(agent)
 
     def task_deciders(self) -> list[int]:
         return sorted(self.deciding)
@@ -65,6 +76,7 @@ class InstantControl(ControlProtocol):
         members = {a for a in self.parked if self.sim.instance.agent_group[a] == group}
         self.parked -= members
         self.deciding |= members
+        self.woken |= members
 
     def group_finished(self, group: int) -> None:
         members = set(self.sim.instance.group_agents(group).tolist())
@@ -123,6 +135,54 @@ def test_a_protocol_class_plugs_in_without_touching_the_simulator(instant_protoc
     terms = lower_bound_terms(sim.instance, env.unwrapped.config)
     assert terms["protocol"] == 0 and metrics["lower_bound"] == max(terms["chain"], terms["work"])
     assert metrics["makespan_ratio"] >= 1.0
+    # agents without a ready task slept until the simulator told the protocol that tasks became ready; agents that
+    # chose to wait were asked again through the protocol's resume
+    assert sim.control.ever_parked and sim.control.woken
+    assert sim.control.woken <= sim.control.ever_parked
+    assert sim.control.resumed > 0
+
+
+def test_the_simulators_limits_come_from_the_protocols_class_methods(instant_protocol, monkeypatch):
+    """``max_ticks`` (automatic) adds the protocol's ``max_task_overhead`` per task, the lower bound its
+    ``task_overheads`` on every task of the chain and its ``resource_bound``: changing them changes the simulator."""
+    config = make_config("small", graph="chain", control=instant_protocol.name)  # the chain term is the bound
+
+    def new_simulator():
+        env = ces_env.parallel_env(config=config)
+        env.reset(seed=0)
+        return env.unwrapped.sim
+
+    free = new_simulator()
+    n_tasks = free.instance.n_tasks
+    monkeypatch.setattr(instant_protocol, "task_overheads", classmethod(lambda cls, config: (2, 3)))
+    slower = new_simulator()
+    assert slower.lower_bound - free.lower_bound == 5 * n_tasks
+    # max_ticks is twice the sum over tasks; max_task_overhead defaults to the sum of the task overheads
+    assert slower.max_ticks - free.max_ticks == 2 * 5 * n_tasks
+    monkeypatch.setattr(instant_protocol, "max_task_overhead", classmethod(lambda cls, config: 100))
+    assert new_simulator().max_ticks - free.max_ticks == 2 * 100 * n_tasks
+    monkeypatch.setattr(instant_protocol, "resource_bound", classmethod(lambda cls, instance, config: 10**6))
+    assert new_simulator().lower_bound == 10**6
+
+
+def test_candidate_flags_are_the_ready_tasks_unless_a_protocol_has_its_own_candidates(instant_protocol):
+    """The observation builder asks ``candidate_flags`` for all groups at once: by default the ready tasks (the
+    default candidates); a protocol that overrides ``candidates`` alone answers None (then it is asked group by
+    group), so that the builder never shows tasks its ``candidates`` would not offer."""
+    env = ces_env.parallel_env(preset="small", control=instant_protocol.name)
+    env.reset(seed=0)
+    sim = env.unwrapped.sim
+    tasks = np.concatenate(sim.group_order)
+    flags = sim.control.candidate_flags(tasks)
+    assert flags.any() and not flags.all()
+    per_group = [sim.control.candidates(group) for group in range(sim.instance.n_groups)]
+    assert np.array_equal(tasks[flags], np.concatenate(per_group))
+
+    class FirstReadyOnly(InstantControl):
+        def candidates(self, group: int) -> np.ndarray:
+            return super().candidates(group)[:1]
+
+    assert FirstReadyOnly(sim).candidate_flags(tasks) is None
 
 
 def test_protocol_overheads_enter_the_lower_bound():
