@@ -5,10 +5,11 @@
 Every policy plays the same seeds (paired: the same instances and exploration draws), through the harness runner
 (``ces_baselines.harness.runner``), whose rows are kept under ``--runs`` so that an interrupted run resumes. Three
 parts: (1) the metrics per policy on the ``small`` preset with LDS and HDS graphs, with 95% Student-t intervals over
-seeds and the paired ET difference against CES decentralized; (2) two scale sweeps (tasks and agents grow together,
-first with the number of groups, then with the size of the groups), from which a log-log slope of messages against
-agents is fitted; (3) the glossary's distributed-versus-centralized table, each row filled from (1), (2) and the
-fault report ``reports/faults.md``.
+seeds and the paired ET difference against CES decentralized; (2) three scale sweeps (tasks and agents grow together,
+with the number of groups on LDS, then with the size of the groups on LDS and HDS), messages and ET with 95% intervals
+over the paired seeds and a log-log slope of messages against agents fitted per seed; (3) the glossary's
+distributed-versus-centralized table, each row filled from (1), (2), the mechanisms' episodes replayed for their
+negotiation times and schedules, and the fault report ``reports/faults.md``. ``--tiny`` is a smoke run of seconds.
 """
 
 from __future__ import annotations
