@@ -80,13 +80,17 @@ def test_stats_of_one_contract_net_round():
 
 def test_a_misreporting_winner_is_paid_on_its_reports_and_costs_its_truth():
     """Both agents overstate by 2 (``misreport_fraction=1``, ``misreport_factor=2``): they bid 2 x 19 = 38 and
-    2 x 10 = 20; Vickrey awards agent 1 at the second price, 38. Its true cost stays its truthful estimate, 10, so its
-    utility is 38 - 10 = 28 (the reports must be scaled even by exactly 2, and the true cost must not be)."""
-    _, sim = run_on_instance("auction-vickrey", two_agent_instance(), misreport_fraction=1.0, misreport_factor=2.0)
-    assert sim.control.payments.tolist() == [0.0, 2.0 * TWO_AGENT_COSTS[0]]
-    assert sim.control.mechanism_stats()["payments"] == [0.0, 38.0]
-    assert sim.control.mechanism_stats()["payments_total"] == 38.0
+    2 x 10 = 20; first-price awards agent 1 (20 is within the reserve 19 + 4 = 23) at its bid, 20. Its true cost
+    stays its truthful estimate, 10, so its utility is 20 - 10 = 10 (the reports must be scaled even by exactly 2,
+    and the true cost must not be). Vickrey, since the reserve: paid min(38, 23) = 23, the reserve."""
+    _, sim = run_on_instance("auction-first-price", two_agent_instance(), misreport_fraction=1.0, misreport_factor=2.0)
+    assert sim.control.payments.tolist() == [0.0, 2.0 * TWO_AGENT_COSTS[1]]
+    assert sim.control.mechanism_stats()["payments"] == [0.0, 20.0]
+    assert sim.control.mechanism_stats()["payments_total"] == 20.0
     assert sim.control.true_costs.tolist() == [0.0, float(TWO_AGENT_COSTS[1])]
+    _, vickrey = run_on_instance("auction-vickrey", two_agent_instance(), misreport_fraction=1.0, misreport_factor=2.0)
+    assert vickrey.control.payments.tolist() == [0.0, TWO_AGENT_COSTS[0] + 4.0]
+    assert vickrey.control.true_costs.tolist() == [0.0, float(TWO_AGENT_COSTS[1])]
 
 
 def test_payments_and_true_costs_add_up_over_an_agents_awards():
@@ -110,13 +114,16 @@ def test_payments_and_true_costs_add_up_over_an_agents_awards():
 
 def test_the_true_cost_of_a_task_whose_class_the_agent_will_know_is_a_replay():
     """Vickrey, ``queue_limit=1``, two tasks of one class: agent 1 wins task 0 (its exploration estimate, 10) and then
-    task 1 while it holds task 0; by the time it executes task 1 it knows the class, so the task truly costs it a
-    replay, ceil(solution / 2) ticks: 10 + ceil(2 / 2) = 11."""
+    task 1 while it holds task 0 (bids at tick 9, when task 0's award arrives: its exploration, 10 - 0 ticks done,
+    and a validation, 4, are its backlog); by the time it executes task 1 it knows the class, so the task truly costs
+    it that backlog plus a replay, ceil(solution / 2) ticks: 10 + 4 + ceil(2 / 2) = 15, the truthful bid. In all
+    10 + 15 = 25 (before the true cost was the bid's function, it counted the tasks' own costs only: 10 + 1)."""
     instance = two_agent_instance(2, same_class=True)
     assert instance.mazes[0].solution_length == 2
     _, sim = run_on_instance("auction-vickrey", instance, control_options={"queue_limit": 1})
     assert sim.completed_by.tolist() == [1, 1]
-    assert sim.control.true_costs.tolist() == [0.0, TWO_AGENT_COSTS[1] + 1.0]
+    assert sim.control.true_costs.tolist() == [0.0, TWO_AGENT_COSTS[1] + (TWO_AGENT_COSTS[1] + 4 + 1.0)]
+    assert sim.control.payments.tolist() == [0.0, 19.0 + 19.0]  # agent 0's bid both times (below the reserve 23)
 
 
 def test_a_market_that_trades_nothing_waits_for_a_change():

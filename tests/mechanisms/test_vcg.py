@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ces_env
 from ces_env.core.protocols.vcg import count_allocations, vcg_outcome
@@ -55,3 +57,52 @@ def test_too_large_a_brute_force_is_refused_clearly():
     )
     with pytest.raises(ValueError, match=r"vcg.*1556851 allocations.*max_allocations=100000"):
         env.reset(seed=0)
+
+
+def _vcg_utility(true_costs: np.ndarray, reports: np.ndarray, values: list[float], agent: int) -> float:
+    """``agent``'s utility under VCG: its Clarke payment minus the true cost of the bundle it gets (0 if none)."""
+    bundles = [frozenset({0}), frozenset({1}), frozenset({0, 1})]
+    outcome = vcg_outcome(bundles, values, reports)
+    bundle = outcome.assignment[agent]
+    return outcome.payments[agent] - float(true_costs[agent, bundle]) if bundle >= 0 else 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 3).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(st.integers(1, 30), min_size=3, max_size=3), min_size=n, max_size=n),
+            st.lists(st.integers(1, 30), min_size=3, max_size=3),
+        )
+    ),
+    st.lists(st.integers(1, 40), min_size=2, max_size=2),
+)
+def test_truthful_reporting_is_weakly_dominant_under_vcg(costs_and_lie, item_values):
+    """Two items, bundles {0}, {1}, {0, 1} worth the items' values (the reserve), 1-3 agents with random costs:
+    agent 0 reporting any other cost vector never gains over the truth (a lone agent included: it is paid the value
+    of what it gets, whatever it reports)."""
+    costs, lie = costs_and_lie
+    true_costs = np.array(costs, dtype=np.float64)
+    values = [float(item_values[0]), float(item_values[1]), float(sum(item_values))]
+    lying = true_costs.copy()
+    lying[0] = lie
+    assert _vcg_utility(true_costs, lying, values, 0) <= _vcg_utility(true_costs, true_costs, values, 0) + 1e-6
+
+
+def test_a_lone_vcg_bidder_is_paid_the_reserve_whatever_it_reports():
+    """One agent, one task worth its reserve 23: reporting 10 or 20 it is paid 23."""
+    for report in (10.0, 20.0):
+        outcome = vcg_outcome([frozenset({0})], [23.0], np.array([[report]]))
+        assert outcome.assignment == (0,) and outcome.payments == (23.0,)
+
+
+def test_vcg_true_costs_are_the_truthful_bundle_bids():
+    """Agent 1 wins the pair of two tasks of different classes (cost 10 + 4 + 10 = 24, see the mutation tests); its
+    true cost is that truthful bundle bid, counted once. When both lie by 1.1 (reports round(1.1 x 10) = 11 and
+    round(1.1 x 19) = 21), agent 1 still wins the pair (46 - 26 = 20 against 46 - 32 = 14), its true cost is still
+    24, and it is paid 26 + 20 - 2 = 44 (agent 0 alone now reaches 23 - 21 = 2)."""
+    _, sim = run_on_instance("vcg", two_agent_instance(2))
+    assert sim.completed_by.tolist() == [1, 1] and sim.control.true_costs.tolist() == [0.0, 24.0]
+    _, lying = run_on_instance("vcg", two_agent_instance(2), misreport_fraction=1.0, misreport_factor=1.1)
+    assert lying.completed_by.tolist() == [1, 1] and lying.control.true_costs.tolist() == [0.0, 24.0]
+    assert lying.control.payments.tolist() == [0.0, 44.0]

@@ -12,6 +12,25 @@ ascending price ``p`` is the asking price ``C - p`` falling, and a descending on
 auction's clock moves against the bidders and ends at about the second-lowest cost (like Vickrey), the Dutch clock
 moves in their favour and stops at the first acceptance (like first-price).
 
+**The reserve price.** The buyer (the group's manager) will pay at most its *reserve* for a task,
+:meth:`~ces_env.core.protocols.negotiation.NegotiationProtocol.reservation_cost` (the slowest member's exploration
+estimate plus a validation: public, never a bid; the double auction's buy limit and VCG's value of a task are the
+same function). In both sealed-bid auctions a bid above the reserve does not win (nobody wins if every bid is above
+it: the round awards nothing and the next waits for a change), so the two rules always pick the same winner. Under
+first-price the winner is paid its bid (at most the reserve: the reserve caps the price but never sets it). Under
+Vickrey the reserve acts as a phantom second bid: the winner is paid ``min(second-lowest bid, reserve)``, so a lone
+bidder is paid the reserve, whatever it bid; with a reserve independent of the bids, bidding one's true cost is a
+weakly dominant strategy in each auction (without it a lone bidder was paid its own bid, and overstating paid as
+under first-price). An idle agent's truthful bid is never above the reserve (its exploration estimate is at most the
+slowest member's), so the reserve changes no fault-free allocation with ``queue_limit=0``; with ``queue_limit>0`` a
+busy agent whose backlog pushes its bid above the reserve waits for a later round.
+
+The clock auctions keep their own public bound: the English clock starts at :meth:`price_ceiling` (the slowest
+member's exploration estimate with ``queue_limit=0``, one validation below the reserve), so a lone bidder is paid
+that start whatever its cost (as under Vickrey, at a reserve one validation lower); the Dutch clock pays about the
+winner's own cost (as first-price). A bid above the clock's bound is the ceiling fallback of :func:`english_clock`
+and :func:`dutch_clock` (only overstated costs get there), not the sealed-bid rule of no award.
+
 The pure functions (:func:`first_price_outcome`, :func:`second_price_outcome`, :func:`english_clock`,
 :func:`dutch_clock`, :func:`k_double_auction`) are the auction rules alone, checked by hand in
 ``tests/mechanisms/test_auctions.py``; the protocols wrap them in simulated time and messages.
@@ -57,18 +76,25 @@ def lowest_bid(bids: Sequence[float]) -> int:
     return int(np.argmin(np.asarray(bids, dtype=np.float64)))
 
 
-def first_price_outcome(bids: Sequence[float]) -> AuctionOutcome:
-    """Sealed-bid first-price procurement: the lowest bid wins and is paid its own bid."""
+def first_price_outcome(bids: Sequence[float], reserve: float = math.inf) -> AuctionOutcome | None:
+    """Sealed-bid first-price procurement: the lowest bid wins if it is at most the buyer's ``reserve`` and is paid
+    its own bid; ``None`` (no award) if every bid is above the reserve."""
     winner = lowest_bid(bids)
+    if float(bids[winner]) > reserve:
+        return None
     return AuctionOutcome(winner, float(bids[winner]))
 
 
-def second_price_outcome(bids: Sequence[float]) -> AuctionOutcome:
-    """Sealed-bid second-price (Vickrey 1961) procurement: the lowest bid wins and is paid the second-lowest bid (its
-    own bid when it is the only bidder: there is no reserve price)."""
+def second_price_outcome(bids: Sequence[float], reserve: float) -> AuctionOutcome | None:
+    """Sealed-bid second-price (Vickrey 1961) procurement with a reserve price: the lowest bid wins if it is at most
+    the buyer's ``reserve`` and is paid the second-lowest bid or the reserve, whichever is lower (the reserve is a
+    phantom bid: a lone bidder is paid the reserve); ``None`` (no award) if every bid is above the reserve. The
+    winner's bid never sets its price, so bidding the true cost is weakly dominant."""
     winner = lowest_bid(bids)
+    if float(bids[winner]) > reserve:
+        return None
     others = [float(b) for i, b in enumerate(bids) if i != winner]
-    return AuctionOutcome(winner, min(others) if others else float(bids[winner]))
+    return AuctionOutcome(winner, min([*others, float(reserve)]))
 
 
 def clock_step(ceiling: float, fraction: float) -> int:
@@ -175,8 +201,9 @@ class SealedBidOptions(NegotiationOptions):
 
     markup: float = 0.0
     """Bid shading: every agent bids its estimated completion time times ``1 + markup`` (first-price bidders ask
-    above cost in equilibrium; Vickrey bidders have no reason to, the rule is the same for comparability). A uniform
-    markup changes the payments, never the winner."""
+    above cost in equilibrium; Vickrey bidders have no reason to, the rule is the same for comparability), but never
+    above the public reserve unless its cost already is (nobody asks a price the buyer is known to refuse). A uniform
+    markup changes the payments, never the winner, except between bids the reserve caps to the same value."""
 
     OPTION_BOUNDS = {"markup": (0.0, None)}  # noqa: RUF012  (a plain class attribute, not a field)
 
@@ -189,8 +216,8 @@ class SealedBidAuction(SequentialAuction):
 
     @staticmethod
     @abstractmethod
-    def pricing(bids: Sequence[float]) -> AuctionOutcome:
-        """The auction's rule: winner and price from the sealed bids."""
+    def pricing(bids: Sequence[float], reserve: float) -> AuctionOutcome | None:
+        """The auction's rule: winner and price from the sealed bids and the buyer's reserve (``None``: no award)."""
         ...
 
     def __init__(self, sim) -> None:
@@ -199,6 +226,7 @@ class SealedBidAuction(SequentialAuction):
         self._task = np.full(n_groups, -1, dtype=np.int64)
         self._bidders: list[list[int]] = [[] for _ in range(n_groups)]
         self._bids: list[list[float]] = [[] for _ in range(n_groups)]
+        self._true_bids: list[list[float]] = [[] for _ in range(n_groups)]
 
     def open_round(self, group: int, tasks: np.ndarray, bidders: list[int]) -> None:
         self._task[group], self._bidders[group] = int(tasks[0]), bidders
@@ -207,14 +235,23 @@ class SealedBidAuction(SequentialAuction):
 
     def _bid(self, group: int) -> None:
         task, scale = int(self._task[group]), 1.0 + self.options.markup
-        self._bids[group] = [self.completion_estimate(a, task) * scale for a in self._bidders[group]]
+        reserve = float(self.reservation_cost(group, task))
+        estimates = [float(self.completion_estimate(a, task)) for a in self._bidders[group]]
+        self._bids[group] = [min(e * scale, max(e, reserve)) for e in estimates]
+        # the agents' true costs, fixed when they bid (the same function as the bid, telling the truth)
+        self._true_bids[group] = [float(self.completion_estimate(a, task, truthful=True)) for a in self._bidders[group]]
         self.send(len(self._bidders[group]))
         self.after_hops(1, self._close, group)
 
     def _close(self, group: int) -> None:
-        bidders, bids = self._bidders[group], self._bids[group]
-        outcome = self.pricing(bids)
-        self.award(int(self._task[group]), bidders[outcome.winner], outcome.price)
+        bidders, bids, task = self._bidders[group], self._bids[group], int(self._task[group])
+        outcome = self.pricing(bids, float(self.reservation_cost(group, task)))
+        if outcome is None:  # every bid above the reserve: nobody wins, the next round waits for a change
+            if self.options.notify_losers:
+                self.send(len(bidders))
+            self.end_round(group, retry=False)
+            return
+        self.award(task, bidders[outcome.winner], outcome.price, true_cost=self._true_bids[group][outcome.winner])
         if self.options.notify_losers:
             self.send(len(bidders) - 1)
         self.end_round(group)
@@ -223,29 +260,32 @@ class SealedBidAuction(SequentialAuction):
 @register_control
 class FirstPriceAuction(SealedBidAuction):
     """Sequential sealed-bid first-price procurement auctions (one task at a time, highest reward first): every agent
-    that may take a task bids its estimated completion time (times ``1 + markup``); the lowest bid wins and is paid
-    its own bid. See the module docstring for the convention and :class:`SequentialAuction` for the timing."""
+    that may take a task bids its estimated completion time (times ``1 + markup``); the lowest bid wins if it is at
+    most the reserve (:meth:`reservation_cost`) and is paid its own bid. See the module docstring for the convention
+    and the reserve, and :class:`SequentialAuction` for the timing."""
 
     name: ClassVar[str] = "auction-first-price"
     description: ClassVar[str] = "sequential sealed-bid first-price auctions: lowest completion time wins, paid its bid"
 
     @staticmethod
-    def pricing(bids: Sequence[float]) -> AuctionOutcome:
-        return first_price_outcome(bids)
+    def pricing(bids: Sequence[float], reserve: float) -> AuctionOutcome | None:
+        return first_price_outcome(bids, reserve)
 
 
 @register_control
 class VickreyAuction(SealedBidAuction):
     """Sequential sealed-bid second-price procurement auctions (W. Vickrey, "Counterspeculation, Auctions, and
-    Competitive Sealed Tenders", J. Finance 16(1), 1961): the lowest bid wins and is paid the second-lowest bid, so
-    bidding one's true cost is a dominant strategy. Same calls, bids and timing as ``auction-first-price``."""
+    Competitive Sealed Tenders", J. Finance 16(1), 1961) with a reserve price: the lowest bid wins if it is at most
+    the reserve (:meth:`reservation_cost`) and is paid the second-lowest bid or the reserve, whichever is lower (a
+    lone bidder is paid the reserve), so bidding one's true cost is a weakly dominant strategy in each auction. Same
+    calls, bids, winners and timing as ``auction-first-price``."""
 
     name: ClassVar[str] = "auction-vickrey"
     description: ClassVar[str] = "sequential sealed-bid second-price auctions: lowest completion time wins, paid 2nd"
 
     @staticmethod
-    def pricing(bids: Sequence[float]) -> AuctionOutcome:
-        return second_price_outcome(bids)
+    def pricing(bids: Sequence[float], reserve: float) -> AuctionOutcome | None:
+        return second_price_outcome(bids, reserve)
 
 
 # -------------------------------------------------------------------------------------------------------- clocks
@@ -280,6 +320,7 @@ class ClockAuction(SequentialAuction):
         self._task = np.full(n_groups, -1, dtype=np.int64)
         self._bidders: list[list[int]] = [[] for _ in range(n_groups)]
         self._outcome: list[AuctionOutcome | None] = [None] * n_groups
+        self._true_costs: list[list[float]] = [[] for _ in range(n_groups)]
         self._round = np.zeros(n_groups, dtype=np.int64)
         self.clock_rounds = 0
 
@@ -294,6 +335,9 @@ class ClockAuction(SequentialAuction):
         if outcome is None:  # the first call has arrived: the bidders' costs are their private values from now on
             task = int(self._task[group])
             costs = [self.completion_estimate(a, task) for a in self._bidders[group]]
+            self._true_costs[group] = [
+                float(self.completion_estimate(a, task, truthful=True)) for a in self._bidders[group]
+            ]
             ceiling = self.price_ceiling(group, task)
             step = clock_step(ceiling, self.options.step_fraction)
             outcome = self._outcome[group] = self.clock(costs, ceiling, step)
@@ -310,7 +354,8 @@ class ClockAuction(SequentialAuction):
             self.after_hops(1, self._answers, group)
             return
         bidders = self._bidders[group]
-        self.award(int(self._task[group]), bidders[outcome.winner], outcome.price)
+        true_cost = self._true_costs[group][outcome.winner]
+        self.award(int(self._task[group]), bidders[outcome.winner], outcome.price, true_cost=true_cost)
         if self.options.notify_losers:
             self.send(len(bidders) - 1)
         self._outcome[group] = None
@@ -409,6 +454,7 @@ class DoubleAuction(NegotiationProtocol):
         self._tasks: list[list[int]] = [[] for _ in range(n_groups)]
         self._bidders: list[list[int]] = [[] for _ in range(n_groups)]
         self._estimates: list[np.ndarray | None] = [None] * n_groups
+        self._true_estimates: list[np.ndarray | None] = [None] * n_groups
         self.trades = 0
         self.clearing_prices: list[float] = []
         self.requests_paid = 0.0  # what the traded tasks paid (equals what the trading agents received)
@@ -423,13 +469,17 @@ class DoubleAuction(NegotiationProtocol):
         self._estimates[group] = np.array(
             [self.completion_estimates(a, tasks) for a in bidders], dtype=np.float64
         ).reshape(len(bidders), len(tasks))
+        self._true_estimates[group] = np.array(
+            [self.completion_estimates(a, tasks, truthful=True) for a in bidders], dtype=np.float64
+        ).reshape(len(bidders), len(tasks))
         self.send(len(bidders))
         self.after_hops(1, self._clear, group)
 
     def _clear(self, group: int) -> None:
         tasks, bidders, estimates = self._tasks[group], self._bidders[group], self._estimates[group]
-        assert estimates is not None, "auction-double: clearing before the offers"
-        self._estimates[group] = None
+        true_estimates = self._true_estimates[group]
+        assert estimates is not None and true_estimates is not None, "auction-double: clearing before the offers"
+        self._estimates[group] = self._true_estimates[group] = None
         limits = [float(self.reservation_cost(group, t)) for t in tasks]
         outcome = k_double_auction(limits, estimates.min(axis=1), self.options.k)
         if not outcome.trades:
@@ -438,7 +488,8 @@ class DoubleAuction(NegotiationProtocol):
         buyers, sellers = list(outcome.buyers), list(outcome.sellers)
         rows, cols = linear_sum_assignment(estimates[np.ix_(sellers, buyers)])
         for r, c in sorted(zip(rows.tolist(), cols.tolist()), key=lambda rc: rc[1]):
-            self.award(tasks[buyers[c]], bidders[sellers[r]], outcome.price)
+            true_cost = float(true_estimates[sellers[r], buyers[c]])
+            self.award(tasks[buyers[c]], bidders[sellers[r]], outcome.price, true_cost=true_cost)
         self.trades += outcome.trades
         self.clearing_prices.append(outcome.price)
         self.requests_paid += outcome.price * outcome.trades

@@ -268,9 +268,11 @@ class NegotiationProtocol(ControlProtocol):
     Public state, read by tests and analyses: ``payments`` (n,) what each agent has been paid (in ticks of estimated
     work, the bids' unit), ``awards`` (n,) tasks awarded to each agent, ``rounds`` (l,) negotiation rounds per group,
     ``negotiation_messages`` (messages sent by the negotiation itself, validation and knowledge sharing excluded),
-    ``negotiation_ticks`` (l,) ticks each group spent with a round open, ``true_costs`` (n,) the truthful
-    estimated cost (:func:`estimated_cost` with ``truthful=True``) of every task awarded to each agent, so that an
-    agent's utility is ``payments - true_costs`` whatever it reported.
+    ``negotiation_ticks`` (l,) ticks each group spent with a round open, ``true_costs`` (n,) what each agent's awards
+    truly cost it: for every award, the bid the agent would have made telling the truth (the same function as its
+    bid, :meth:`completion_estimate` with ``truthful=True``: backlog plus cost, as it stood when the agent bid; the
+    mechanism passes it to :meth:`award`), so that an agent's utility is ``payments - true_costs`` whatever it
+    reported, and an honest first-price winner's utility is exactly 0 at any ``queue_limit``.
     """
 
     Options: ClassVar[type] = NegotiationOptions
@@ -316,17 +318,30 @@ class NegotiationProtocol(ControlProtocol):
         """Call ``action(argument)`` once ``hops`` hops of messages have reached their recipients."""
         self.sim.schedule(self.sim.time + hops * self.latency, action, argument)
 
-    def award(self, task: int, agent: int, price: float | None = None, *, messages: int = 1, hops: int = 1) -> None:
+    def award(
+        self,
+        task: int,
+        agent: int,
+        price: float | None = None,
+        *,
+        messages: int = 1,
+        hops: int = 1,
+        true_cost: float | None = None,
+    ) -> None:
         """Give ``task`` to ``agent`` now: the task is held for it at once; the award (``messages``, default 1)
         reaches the agent ``hops`` hops later, and it starts then, or when it is free. ``price`` is paid to the
-        agent (recorded in :attr:`payments`)."""
+        agent (recorded in :attr:`payments`). ``true_cost`` (added to :attr:`true_costs`) is the agent's truthful
+        bid for what it won, computed by the mechanism when the bids were made; without it, the truthful
+        :meth:`completion_estimate` now (for mechanisms whose bids are not completion times taken at one instant)."""
         sim = self.sim
         if sim.task_status[task] != TaskStatus.READY:
             raise RuntimeError(f"{self.name}: task {task} awarded while {TaskStatus(sim.task_status[task]).name}")
         if sim.down[agent]:  # it crashed since it bid: the task stays open for the next round
             self.request_round(int(sim.instance.agent_group[agent]))
             return
-        self.true_costs[agent] += estimated_cost(sim, agent, task, self.known_after_backlog(agent), truthful=True)
+        if true_cost is None:
+            true_cost = self.completion_estimate(agent, task, truthful=True)
+        self.true_costs[agent] += float(true_cost)
         sim.reserve(task, agent)
         self.send(messages)
         self.awards[agent] += 1
@@ -378,9 +393,10 @@ class NegotiationProtocol(ControlProtocol):
     def validation_ticks(self) -> int:
         return self.validation.ticks(self.sim.config)
 
-    def backlog(self, agent: int) -> int:
+    def backlog(self, agent: int, *, truthful: bool = False) -> int:
         """Expected ticks until ``agent`` is free: the rest of its current task (estimated; exact for a replay), every
-        task it holds (estimated), and a validation per held task. Queueing at a manager is not foreseen."""
+        task it holds (estimated, as reported unless ``truthful``), and a validation per held task. Queueing at a
+        manager is not foreseen."""
         sim = self.sim
         validation = self.validation_ticks()
         total = 0
@@ -399,7 +415,7 @@ class NegotiationProtocol(ControlProtocol):
             total += validation
             known.add(cls)
         for held in list(self.queued[agent]) + list(self.incoming[agent]):
-            total += estimated_cost(sim, agent, held, known) + validation
+            total += estimated_cost(sim, agent, held, known, truthful=truthful) + validation
             known.add(int(sim.instance.task_class[held]))
         return total
 
@@ -407,14 +423,16 @@ class NegotiationProtocol(ControlProtocol):
         """Classes whose solution ``agent`` will know once it has done what it holds (if its solutions are valid)."""
         return {int(self.sim.instance.task_class[t]) for t in self.held_tasks(agent)}
 
-    def completion_estimate(self, agent: int, task: int) -> int:
-        """``agent``'s estimated completion time of ``task`` if given it now: backlog + estimated cost (the bid)."""
-        return self.backlog(agent) + estimated_cost(self.sim, agent, task, self.known_after_backlog(agent))
+    def completion_estimate(self, agent: int, task: int, *, truthful: bool = False) -> int:
+        """``agent``'s estimated completion time of ``task`` if given it now: backlog + estimated cost (the bid, as
+        reported; ``truthful``: the bid it would make telling the truth, its true cost)."""
+        known = self.known_after_backlog(agent)
+        return self.backlog(agent, truthful=truthful) + estimated_cost(self.sim, agent, task, known, truthful=truthful)
 
-    def completion_estimates(self, agent: int, tasks: list[int]) -> list[int]:
+    def completion_estimates(self, agent: int, tasks: list[int], *, truthful: bool = False) -> list[int]:
         """:meth:`completion_estimate` of each of ``tasks`` (the backlog is estimated once)."""
-        backlog, known = self.backlog(agent), self.known_after_backlog(agent)
-        return [backlog + estimated_cost(self.sim, agent, task, known) for task in tasks]
+        backlog, known = self.backlog(agent, truthful=truthful), self.known_after_backlog(agent)
+        return [backlog + estimated_cost(self.sim, agent, task, known, truthful=truthful) for task in tasks]
 
     def exploration_ceiling(self, group: int, task: int) -> int:
         """The largest exploration estimate of ``task`` among the group's agents (public: maze size and the group's
@@ -428,7 +446,12 @@ class NegotiationProtocol(ControlProtocol):
 
     def reservation_cost(self, group: int, task: int) -> int:
         """What the group expects ``task`` to cost at worst (slowest member exploring, plus its validation): the
-        price at which every member with nothing to do is willing to take it."""
+        price at which every member with nothing to do is willing to take it.
+
+        It is the manager's one *reserve price* (public: maze sizes and the group's speeds, never a bid): the double
+        auction's buy limit, the sealed-bid auctions' reserve (a bid above it does not win; under Vickrey a lone
+        bidder is paid it) and VCG's value of a task (the cost of leaving it unallocated, so a lone bidder is paid
+        it). A reserve independent of the bids keeps truthful bidding dominant in each auction."""
         return self.exploration_ceiling(group, task) + self.validation_ticks()
 
     def price_ceiling(self, group: int, task: int) -> int:

@@ -321,8 +321,17 @@ class ResponseThresholdControl(StigmergyProtocol):
         self.ready_since[fresh] = sim.time
         super().tasks_ready(group)
 
-    def award(self, task: int, agent: int, price: float | None = None, *, messages: int = 1, hops: int = 1) -> None:
-        super().award(task, agent, price, messages=messages, hops=hops)
+    def award(
+        self,
+        task: int,
+        agent: int,
+        price: float | None = None,
+        *,
+        messages: int = 1,
+        hops: int = 1,
+        true_cost: float | None = None,
+    ) -> None:
+        super().award(task, agent, price, messages=messages, hops=hops, true_cost=true_cost)
         # held: it no longer waits (a rejected solution makes it wait afresh); not held when the winner went down
         # since it engaged (the task stays ready and keeps its wait)
         if self.sim.task_holder[task] == agent:

@@ -81,6 +81,11 @@ def vcg_outcome(bundles: Sequence[frozenset[int]], values: Sequence[float], cost
     to distinct agents (:func:`_best_allocation`). Clarke pivot: agent i is paid its reported cost plus its marginal
     contribution to welfare, ``cost_i + W* - W*_{-i}`` (``W*_{-i}``: the best welfare without agent i), so that
     reporting the true cost is a dominant strategy and no agent loses by taking part.
+
+    **The values are the buyer's reserve.** Maximising ``sum(value - cost)`` is the same as a phantom bidder that
+    does every item at its value (leaving an item unallocated costs its value): a bundle whose cost exceeds its value
+    is never allocated, and a lone bidder (``W*_{-i} = 0``) is paid ``cost_i + value - cost_i``, the value of what it
+    gets, whatever it reported, as a lone Vickrey bidder is paid the reserve.
     """
     costs = np.asarray(costs, dtype=np.float64)
     welfare, assignment = _best_allocation(bundles, values, costs)
@@ -121,7 +126,9 @@ class VCGAllocation(NegotiationProtocol):
     its estimated completion time of the bundle's last task, doing the tasks in reward order with a validation in
     between and counting the classes it will have learnt (a second task of the same class is a replay: the synergy
     that makes bundles worth bidding on). The group values a bundle at the sum of its tasks' reservation costs
-    (:meth:`reservation_cost`), above any idle agent's cost, so every bundle is worth doing.
+    (:meth:`reservation_cost`, the same reserve as the sealed-bid auctions'), above any idle agent's cost, so every
+    bundle is worth doing; it is the cost of leaving the task unallocated, so a lone bidder is paid the reserve of
+    what it wins (see :func:`vcg_outcome`).
 
     **Allocation and payments.** :func:`vcg_outcome`: the allocation of disjoint bundles to distinct agents that
     maximises welfare (value minus reported cost), found by brute force, and Clarke pivot payments (recorded in
@@ -158,6 +165,7 @@ class VCGAllocation(NegotiationProtocol):
         self._items: list[list[int]] = [[] for _ in range(n_groups)]
         self._bidders: list[list[int]] = [[] for _ in range(n_groups)]
         self._costs: list[np.ndarray | None] = [None] * n_groups
+        self._true_costs: list[np.ndarray | None] = [None] * n_groups
         self.welfare = 0.0
 
     def bundles(self, items: Sequence[int]) -> list[frozenset[int]]:
@@ -168,15 +176,16 @@ class VCGAllocation(NegotiationProtocol):
             for combo in itertools.combinations(range(len(items)), size)
         ]
 
-    def bundle_cost(self, agent: int, tasks: Sequence[int]) -> int:
+    def bundle_cost(self, agent: int, tasks: Sequence[int], *, truthful: bool = False) -> int:
         """``agent``'s estimated completion time of the last of ``tasks`` (done in the given order after its
-        backlog, a validation between two tasks, classes learnt on the way replayed)."""
+        backlog, a validation between two tasks, classes learnt on the way replayed): its bid, as reported, or
+        (``truthful``) as it would bid telling the truth, its true cost of the bundle."""
         known = self.known_after_backlog(agent)
-        total = self.backlog(agent)
+        total = self.backlog(agent, truthful=truthful)
         for k, task in enumerate(tasks):
             if k:
                 total += self.validation_ticks()
-            total += estimated_cost(self.sim, agent, task, known)
+            total += estimated_cost(self.sim, agent, task, known, truthful=truthful)
             known.add(int(self.sim.instance.task_class[task]))
         return total
 
@@ -189,16 +198,28 @@ class VCGAllocation(NegotiationProtocol):
     def _bid(self, group: int) -> None:
         items, bidders = self._items[group], self._bidders[group]
         bundles = self.bundles(items)
-        self._costs[group] = np.array(
-            [[self.bundle_cost(a, [items[i] for i in sorted(b)]) for b in bundles] for a in bidders], dtype=np.float64
-        ).reshape(len(bidders), len(bundles))
+        self._costs[group], self._true_costs[group] = (
+            np.array(
+                [
+                    [self.bundle_cost(a, [items[i] for i in sorted(b)], truthful=truth) for b in bundles]
+                    for a in bidders
+                ],
+                dtype=np.float64,
+            ).reshape(len(bidders), len(bundles))
+            for truth in (False, True)
+        )
         self.send(len(bidders))  # one message per bidder: its cost of every bundle
         self.after_hops(1, self._allocate, group)
 
     def _allocate(self, group: int) -> None:
-        items, bidders, costs = self._items[group], self._bidders[group], self._costs[group]
-        assert costs is not None, "vcg: allocation before the bids"
-        self._costs[group] = None
+        items, bidders, costs, true_costs = (
+            self._items[group],
+            self._bidders[group],
+            self._costs[group],
+            self._true_costs[group],
+        )
+        assert costs is not None and true_costs is not None, "vcg: allocation before the bids"
+        self._costs[group] = self._true_costs[group] = None
         bundles = self.bundles(items)
         values = [sum(self.reservation_cost(group, items[i]) for i in b) for b in bundles]
         outcome = vcg_outcome(bundles, values, costs)
@@ -209,7 +230,13 @@ class VCGAllocation(NegotiationProtocol):
             winners += 1
             for k, item in enumerate(sorted(bundles[bundle])):  # item indices follow the reward order
                 first = k == 0
-                self.award(items[item], bidders[index], outcome.payments[index] if first else None, messages=int(first))
+                self.award(
+                    items[item],
+                    bidders[index],
+                    outcome.payments[index] if first else None,
+                    messages=int(first),
+                    true_cost=float(true_costs[index, bundle]) if first else 0.0,  # the bundle's, once
+                )
         self.welfare += outcome.welfare
         if self.options.notify_losers:
             self.send(len(bidders) - winners)
