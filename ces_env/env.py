@@ -16,7 +16,9 @@ when its dependencies are completed. Each task's solution is a path through a pe
 tasks of one class share the maze, so a group that knows a class's solution replays it without exploring. Under
 ``control="centralized"`` a FIFO controller per group assigns tasks and validates solutions; under
 ``"decentralized"`` agents claim tasks themselves (claims take time to propagate and can conflict) and validate peer
-to peer. All protocol costs are parameters (see ``ces_env.core.simulator`` and ``ces_env.config``).
+to peer. ``control`` takes any registered protocol (``ces_env.core.protocols``): under the negotiation mechanisms
+(Contract Net, auctions, ...) the mechanism allocates the tasks, so no agent is asked to choose one. All protocol
+costs are parameters (see ``ces_env.core.simulator`` and ``ces_env.config``).
 
 **Decisions and time.** The environment is event-driven: each ``step`` applies the actions of the agents that must
 decide and then jumps to the next tick at which some agent must decide. An agent decides a task when it is available
@@ -25,17 +27,32 @@ controller for that agent). Every live agent receives an observation each step; 
 allowing only action 0, and their action is ignored. In the steered mode (``exploration_mode="steered"``) an exploring
 agent decides every maze move, one move per ``ceil(1/speed)`` ticks.
 
-**Actions.** ``0`` wait (ask again after ``wait_ticks``; for a steering agent: stay one tick); ``1..K`` take the task in
-candidate slot k. Slots list the group's ready tasks by reward descending, then task id ascending (decentralized agents
-still see tasks whose claim has not reached them yet). Steered mode: ``K+1..K+4`` move north, east, south, west.
+**Actions.** ``0`` wait; ``1..K`` take the task in candidate slot k. Slots list the group's ready tasks by reward
+descending, then task id ascending (decentralized agents still see tasks whose claim has not reached them yet).
+Steered mode: ``K+1..K+4`` move north, east, south, west. An action is an integer (Python or numpy); anything else
+(bool, float, str, array) raises ``TypeError`` naming the agent. To give an agent no action, leave it out of the dict
+or give ``None`` (a wait that is not flagged); ``-1`` means that only in ``step_arrays`` (:data:`NO_ACTION`).
 
-**Infos.** Every step, each agent's info holds ``action_mask`` (as in the observation), ``group`` (its group index)
-and ``candidates`` (int64, the task id in each of the K slots, -1 for an empty slot), so that allocation mechanisms
-can name the tasks they bid on.
+**Waiting cannot stall.** By default (``wait_ticks=None``) a wait lasts until something changes for the agent's group:
+a task of the group becomes ready, an execution starts in it (a claim or an assignment resolved) or a groupmate frees
+up; under centralized control the controller keeps the declined request aside (no new message) and queues it again
+then. ``wait_ticks=k`` makes a wait last k ticks instead (a greedy policy that always waits then runs until
+``max_ticks``). If every deciding agent waits and nothing else is pending, they are asked again at once with waiting
+masked out; if they still wait, the episode is truncated (``truncation_reason="stalled"``). So an always-waiting
+policy ends within a few steps (two when decentralized; up to n under centralized control, where requests reach the
+head of the queue one by one). For a steering agent a wait means staying one tick, which always changes something:
+a policy that keeps its steering agents waiting runs until ``max_ticks``.
 
-**Action mask.** ``observation["action_mask"]`` and ``info["action_mask"]``: int8, 1 where the action is legal. A
-masked-out action raises ``ValueError`` with ``strict_actions=True``; otherwise it is treated as wait and counted in
-``info["invalid_action"]``.
+**Infos.** Every step, each agent's info holds ``action_mask`` (as in the observation), ``group`` (its group index),
+``candidates`` (int64, the task id in each of the K slots, -1 for an empty slot), so that allocation mechanisms
+can name the tasks they bid on, and ``elapsed_ticks``: the ticks since the previous step (the first step also counts
+the ticks before reset's observation, so that their sum over an episode is exactly ET). An agent whose action was
+illegal and played as a wait has ``info["invalid_action"] = True``.
+
+**Action mask.** ``observation["action_mask"]`` and ``info["action_mask"]``: int8, 1 where the action is legal. An
+illegal action (masked out, or an id outside the action space, ``-1`` included) raises ``ValueError`` naming the
+agent, the tick and the legal actions with ``strict_actions=True``; otherwise (the default) it is played as a wait and
+flagged in ``info["invalid_action"]``.
 
 **Observation** (all features in [0, 1]), ``D = 20 + 6K (+ 5(2r+1)^2 in the steered mode)``. Features by their names
 in the layout of ``ces_env.observations`` (read them with ``agent_feature_index(name)`` and
@@ -57,15 +74,36 @@ local view of the maze around the agent, row-major, 5 channels per cell: ``open_
 
 **Rewards.** ``reward_mode="individual"`` (default, reward-first): a task's reward goes to the agent whose solution is
 validated, at the step in which the validation completes. ``"team"``: every agent receives the team's reward of the
-step. ``time_penalty`` is subtracted per elapsed tick from every agent.
+step. ``"time"``: every live agent receives ``-elapsed_ticks / reward_time_scale`` each step, so that each agent's
+undiscounted return is exactly ``-ET / reward_time_scale`` (a stalled episode, which never finishes, is charged as if
+it had run to ``max_ticks``, so that stalling never pays). ``time_penalty`` is subtracted per elapsed tick from every
+agent. Every finished episode completes every task, so the reward-first return is the same for every policy: train
+with ``"time"`` to minimise ET, discounting per tick with ``info["elapsed_ticks"]`` (a semi-MDP).
 
 **Termination and truncation.** All agents terminate when every task is completed; all are truncated when time passes
-``max_ticks``. The final step's infos carry ``info["metrics"]``, a dict with exactly the keys ``ET, ET_g, TWT, TWT_g,
-lambda_g, mu_g, total_reward, messages, conflicts, controller_utilization, fairness_jain, lower_bound,
-makespan_ratio`` (``env.metrics()`` returns the same at any time), and ``info["stats"]`` counts that explain them
-(explorations, replays of known solutions, rejected solutions, ticks).
+``max_ticks`` (default: twice what one slowest agent would need alone with worst-case explorations and every protocol
+cost), when the deciders stall (above), or when a fault leaves the episode unable to complete. The final step's infos
+carry ``info["truncation_reason"]``: ``None`` when terminated, else ``"max_ticks"``, ``"stalled"``, ``"crashed"`` (a
+group's agents are all down for good with tasks left), ``"controller_down"`` (a controller is down for good and nothing
+else can happen) or ``"no_award"`` (a negotiation mechanism awards nothing and nothing else can happen). They also
+carry ``info["metrics"]``, a dict with exactly the keys ``ET, ET_g, TWT, TWT_g, lambda_g, mu_g, total_reward,
+messages, conflicts, controller_utilization, fairness_jain, lower_bound, makespan_ratio`` (``env.metrics()`` returns
+the same at any time; after a truncation, as of the truncation tick), and ``info["stats"]``: counts that explain them
+(explorations, replays of known solutions, rejected solutions, ticks). An episode is never over at reset: PettingZoo's
+``reset`` has no flags to end it with (agents leave only through a step's terminations and truncations, and the AEC
+conversion needs a first agent). If time runs out before any decision (``max_ticks`` below the split overhead, say),
+reset still returns every agent live with only waiting legal, and the first step, whatever its actions, truncates them
+all with the final infos (``reset_arrays`` likewise reports ``over=False``).
 
-**Arguments.** ``parallel_env(render_mode=None, preset=None, config=None, **fields)``: every field of
+**Rendering.** ``render_mode="rgb_array"``: ``render()`` returns the labelled live view
+(:class:`ces_env.render.Viewer`), an (H, W, 3) uint8 frame of one size for the whole episode. ``"ansi"``: the text
+view, one line per group. ``"human"``: ``reset`` and ``step`` show the live view in a matplotlib window (one figure,
+updated in place; ``render()`` shows it too and returns None); where no window can open (a non-interactive matplotlib
+backend such as Agg, or no display on Linux) they print the text view instead, with one warning. matplotlib is
+imported at the first frame, never with ``ces_env``; ``close()`` closes the window.
+
+**Arguments.** ``parallel_env(render_mode=None, preset=None, config=None, **fields)`` (``render_mode``: one of
+:data:`RenderMode`): every field of
 :class:`ces_env.config.CESConfig`; ``preset`` names a set of overrides in ``ces_env.config.PRESETS``. Unknown or
 inconsistent values raise :class:`ces_env.config.ConfigError`. ``trace=True`` records each episode's trace in
 ``env.unwrapped.sim.trace`` (:mod:`ces_env.core.trace`; the episode is the same as without it).
@@ -92,7 +130,11 @@ no action, a wait that is not flagged invalid) and the result an :class:`ArraySt
 until something changes for the agent (``wait_ticks=None``) and cannot stall; ``reward_mode="time"``; infos carry
 ``elapsed_ticks`` (and ``truncation_reason`` at the end); the time feature is squashed over the lower bound; agent
 features ``index_in_group`` and ``decider_rank``; non-integer actions are refused; ``reset_arrays``/``step_arrays``
-(the same episodes, as arrays). v0: first release.
+(the same episodes, as arrays). v1, later revisions (the same episodes for legal actions): in ``step`` an id outside the
+action space (``-1``, a huge int) is an illegal action like a masked-out one (strict: ``ValueError`` naming the agent;
+lenient: a flagged wait; before, ``-1`` was a silent wait and a huge int an ``OverflowError``); an episode over before
+its first decision is reported by the first step, also through ``reset_arrays``; ``"human"`` rendering opens a
+window. v0: first release.
 """
 
 from __future__ import annotations
@@ -101,11 +143,11 @@ import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
+from pettingzoo import AECEnv, ParallelEnv
 
 from ces_env import kernels
 from ces_env.config import CESConfig, make_config
@@ -125,7 +167,8 @@ TASK_DYNAMIC_FEATURES = ("blocked", "ready", "taken", "done", "own_group", "know
 """Columns of ``task_features(agent)``: the status one-hot as the task's group sees it (ready includes a claim not yet
 propagated, like the slots; taken: claimed, running or validating), in the agent's group, its class known by the
 agent, its class explored by one of the agent's groupmates now (the slot feature ``class_in_progress``)."""
-RENDER_MODES = ("human", "ansi", "rgb_array")
+RenderMode = Literal["human", "ansi", "rgb_array"]
+RENDER_MODES: tuple[RenderMode, ...] = get_args(RenderMode)
 
 AgentID = str
 Observation = dict[str, np.ndarray]  # {"observation": (D,) float32, "action_mask": (A,) int8}
@@ -174,7 +217,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
 
     def __init__(
         self,
-        render_mode: str | None = None,
+        render_mode: RenderMode | None = None,
         preset: str | None = None,
         config: CESConfig | Mapping[str, Any] | None = None,
         trace: bool = False,
@@ -220,6 +263,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         self._masks = np.zeros((n, layout.n_actions), dtype=np.int8)  # the env's own copy: users may write theirs
         self._clock = 0
         self._viewer: Any = None  # ces_env.render.Viewer, imported on the first render
+        self._window: Any = None  # ces_env.render.HumanWindow of render_mode="human", made on its first frame
         self._task_graph: tuple[Instance, dict[str, np.ndarray]] | None = None  # task_graph() of the current instance
 
     # ------------------------------------------------------------------------------------------------- spaces
@@ -276,7 +320,12 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too
         self.sim.advance()
         n = self.config.n_agents
-        return self._arrays(np.zeros(n), 0, np.zeros(n, dtype=bool))
+        # PettingZoo's reset cannot end an episode (agents leave only through a step's terminated/truncated flags, and
+        # the AEC conversion needs a first agent): an episode over before any decision is reported by the first step
+        result = self._arrays(np.zeros(n), 0, np.zeros(n, dtype=bool), can_end=False)
+        if self.render_mode == "human":
+            self._render(caller_depth=2)
+        return result
 
     def step(
         self, actions: dict[AgentID, ActionType]
@@ -350,7 +399,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         if result.over:
             self.agents = []
         if self.render_mode == "human":
-            self.render()
+            self._render(caller_depth=2)
         return result
 
     def state(self) -> np.ndarray:
@@ -426,8 +475,18 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         return features.astype(np.float32)
 
     def render(self) -> np.ndarray | str | None:
+        """The view of ``render_mode``: ``"rgb_array"`` a frame, ``"ansi"`` the text view; ``"human"`` shows the frame
+        in a matplotlib window (or prints the text view where no window can open) and returns None. In ``"human"``
+        mode ``reset`` and ``step`` call it themselves."""
+        return self._render(caller_depth=1)
+
+    def _render(self, caller_depth: int) -> np.ndarray | str | None:
+        """:meth:`render`; ``caller_depth``: the env's frames between the user's line and this one (for warnings)."""
         if self.render_mode is None:
-            warnings.warn("render() called without a render_mode; pass render_mode= to the constructor", stacklevel=2)
+            warnings.warn(
+                "render() called without a render_mode; pass render_mode= to the constructor",
+                stacklevel=2 + caller_depth,
+            )
             return None
         sim = self.sim
         if self._viewer is None:
@@ -436,14 +495,20 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             self._viewer = Viewer()
         if self.render_mode == "rgb_array":
             return self._viewer.rgb(sim)
-        text = self._viewer.ansi(sim)
         if self.render_mode == "ansi":
-            return text
-        print(text)
+            return self._viewer.ansi(sim)
+        if self._window is None:
+            from ces_env.render import HumanWindow
+
+            self._window = HumanWindow()
+        # a window, or the text view printed where none can open (its one warning points at the user's line)
+        self._window.show(self._viewer, sim, stacklevel=3 + caller_depth)
         return None
 
     def close(self) -> None:
-        pass
+        """Close the ``"human"`` window, if one is open."""
+        if self._window is not None:
+            self._window.close()
 
     # ------------------------------------------------------------------------------------------------- helpers
     def _check_instance(self, instance: Instance) -> None:
@@ -456,13 +521,14 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             if have != want:
                 raise ValueError(f"reset option 'instance': it has {name}={have} but the env's config has {want}")
 
-    def _arrays(self, rewards: np.ndarray, elapsed: int, invalid: np.ndarray) -> ArrayStep:
-        """The current observations and masks of every agent, with the step's rewards and outcome."""
+    def _arrays(self, rewards: np.ndarray, elapsed: int, invalid: np.ndarray, can_end: bool = True) -> ArrayStep:
+        """The current observations and masks of every agent, with the step's rewards and outcome (``can_end=False``:
+        reset's answer, which never ends the episode)."""
         sim = self.sim
         obs, masks, slot_tasks = self._builder.build(sim)
         self._masks = masks.copy()  # the env's own copy: callers may write the masks they are given
-        terminated = bool(sim.terminated)
-        over = terminated or bool(sim.truncated)
+        terminated = can_end and bool(sim.terminated)
+        over = terminated or (can_end and bool(sim.truncated))
         return ArrayStep(
             observations=obs,
             masks=masks,
@@ -507,25 +573,38 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         return task_choices, moves, invalid
 
     def _as_action(self, name: str, index: int, raw: Any) -> int:
-        """An integer action id; anything else (bool, float, str, array, NaN) is refused, naming agent and legal ids."""
+        """An integer action id; anything else (bool, float, str, array, NaN) is refused, naming agent and legal ids.
+
+        An integer outside the action space (``-1`` included: :data:`NO_ACTION` belongs to :meth:`step_arrays`; a
+        ``step`` dict says "no action" with ``None`` or by leaving the agent out) is an illegal action like a masked-out
+        one: refused with ``strict_actions=True``, played as a flagged wait otherwise."""
         value = raw
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value.item()
-        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
-            return int(value)
         legal = np.flatnonzero(self._masks[index]).tolist()
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            action = int(value)
+            n_actions = self._builder.actions.n_actions
+            if 0 <= action < n_actions:
+                return action
+            if self.config.strict_actions:
+                raise ValueError(
+                    f"{name}: action {action} is not in the action space Discrete({n_actions}) at tick "
+                    f"{self.sim.time} (legal actions: {legal}; no action is None, not -1)"
+                )
+            return n_actions  # out of range: decoded as a masked-out action (a wait flagged invalid)
         raise TypeError(
             f"{name}: action {raw!r} ({type(raw).__name__}) is not an integer action id at tick {self.sim.time} "
             f"(legal actions: {legal})"
         )
 
 
-def parallel_env(render_mode: str | None = None, **kwargs: Any) -> CESParallelEnv:
+def parallel_env(render_mode: RenderMode | None = None, **kwargs: Any) -> CESParallelEnv:
     """The CES environment, PettingZoo parallel API. Keyword arguments: ``preset``, ``config`` or config fields."""
     return CESParallelEnv(render_mode=render_mode, **kwargs)
 
 
-def env(render_mode: str | None = None, **kwargs: Any):
+def env(render_mode: RenderMode | None = None, **kwargs: Any) -> AECEnv[AgentID, Observation, ActionType | None]:
     """The CES environment, PettingZoo AEC API (a conversion of :func:`parallel_env`)."""
     from pettingzoo.utils.conversions import parallel_to_aec
 

@@ -17,11 +17,16 @@ Text needs a font, so what does not change (layout, labels, legends) is drawn on
 its Agg canvas (no display needed; matplotlib is imported when the first frame is drawn, never when ``ces_env`` is
 imported). Each frame then paints squares, bars and mazes with numpy and writes the few changing texts with Pillow in
 matplotlib's fonts: a few milliseconds per frame, so that whole episodes can be recorded (:mod:`ces_env.video`).
-``"human"`` mode prints the text summary: it needs no display.
+``"human"`` mode (:class:`HumanWindow`) shows the live view in a matplotlib window, one figure updated in place; where
+no window can be opened (a non-interactive backend such as Agg, or no display on Linux) it prints the text summary
+instead and warns once.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -173,7 +178,8 @@ class Viewer:
                 f"  g{group}: {done:4d}/{int(tasks.sum()):<4d} done  {ready:3d} ready  agents [{states}]{queue}"
             )
         if sim.terminated or sim.truncated:
-            lines.append("  episode over: " + ("all tasks completed" if sim.terminated else "truncated at max_ticks"))
+            outcome = "all tasks completed" if sim.terminated else f"truncated ({sim.truncation_reason})"
+            lines.append("  episode over: " + outcome)
         return "\n".join(lines)
 
     def rgb(self, sim: CESSimulator) -> np.ndarray:
@@ -184,6 +190,92 @@ class Viewer:
             self._instance = sim.instance
             self._frame = _Frame(sim, self.size)
         return self._frame.draw(sim)
+
+
+NO_WINDOW_BACKENDS = frozenset({"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"})
+"""matplotlib's backends that only write files (``matplotlib.backends.BackendFilter.NON_INTERACTIVE``, spelled out
+because that registry is newer than the oldest matplotlib supported)."""
+DISPLAY_BACKENDS = ("gtk", "qt", "tk", "wx")
+"""Prefixes of the GUI toolkits' backends, which need an X11 or Wayland display on Linux."""
+
+
+def window_unavailable_reason() -> str | None:
+    """Why ``render_mode="human"`` cannot open a window here (None: it can). Imports matplotlib (only when called)."""
+    import matplotlib
+
+    backend = matplotlib.get_backend().lower()  # an unset backend resolves to Agg where no GUI toolkit can start
+    if backend in NO_WINDOW_BACKENDS or "inline" in backend:
+        return f"matplotlib's backend {backend!r} cannot open a window"
+    headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if sys.platform.startswith("linux") and headless and backend.startswith(DISPLAY_BACKENDS):
+        return f"matplotlib's backend {backend!r} needs a display and neither DISPLAY nor WAYLAND_DISPLAY is set"
+    return None
+
+
+class HumanWindow:
+    """``render_mode="human"``: the live view (:meth:`Viewer.rgb`) in one matplotlib window, updated in place.
+
+    Where no window can be opened (:func:`window_unavailable_reason`, or the toolkit fails to start) it prints the text
+    summary (:meth:`Viewer.ansi`) instead, with one warning per window object, so that scripts written for a desktop
+    still run on a headless server. A window the user closes is opened again at the next frame."""
+
+    def __init__(self, pause: float = 1e-3) -> None:
+        self.pause = pause  # seconds the GUI event loop runs per frame: enough to repaint, short enough not to slow
+        self.fallback_reason: str | None = None  # set once the window proved impossible: text from then on
+        self._checked = False
+        self._figure: Any = None
+        self._image: Any = None
+
+    @property
+    def figure(self) -> Any:
+        """The matplotlib figure shown (None before the first frame or in the text fallback)."""
+        return self._figure
+
+    def show(self, viewer: Viewer, sim: CESSimulator, stacklevel: int = 2) -> None:
+        """Draw ``sim`` now: update the window's image, or print the text summary in the fallback. ``stacklevel``:
+        that of the fallback's warning, as seen from this method (2: its caller)."""
+        if not self._checked:
+            self._checked = True
+            reason = window_unavailable_reason()
+            if reason is not None:
+                self._fall_back(reason, stacklevel + 1)
+        if self.fallback_reason is None:
+            try:
+                self._draw(viewer.rgb(sim))
+                return
+            except Exception as error:  # a toolkit that cannot start (e.g. no display): text, as on a server
+                self._fall_back(f"the window could not be opened ({type(error).__name__}: {error})", stacklevel + 1)
+        print(viewer.ansi(sim))
+
+    def close(self) -> None:
+        """Close the window, if one is open."""
+        if self._figure is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(self._figure)
+        self._figure = self._image = None
+
+    def _draw(self, frame: np.ndarray) -> None:
+        import matplotlib.pyplot as plt
+
+        if self._figure is None or not plt.fignum_exists(self._figure.number):
+            height, width = frame.shape[:2]
+            self._figure = plt.figure("CES live view", figsize=(width / DPI, height / DPI), dpi=DPI)
+            axes = self._figure.add_axes((0.0, 0.0, 1.0, 1.0))
+            axes.set_axis_off()
+            self._image = axes.imshow(frame, interpolation="nearest")
+        else:
+            self._image.set_data(frame)
+        self._figure.canvas.draw_idle()
+        plt.pause(self.pause)
+
+    def _fall_back(self, reason: str, stacklevel: int) -> None:
+        self.fallback_reason = reason
+        self.close()
+        warnings.warn(
+            f'render_mode="human": {reason}; printing the text view instead (use render_mode="rgb_array" for frames)',
+            stacklevel=stacklevel,
+        )
 
 
 class _Squares:

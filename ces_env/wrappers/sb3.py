@@ -36,7 +36,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from gymnasium import spaces
 
-from ces_env.env import CESParallelEnv, parallel_env
+from ces_env.env import CESParallelEnv, RenderMode, parallel_env
 from ces_env.wrappers._driver import MAX_SKIPPED_EPISODES, DecisionDriver
 
 Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -136,7 +136,7 @@ class SB3VecEnv(VecEnv):
         n_envs: int = 1,
         seed: int | None = None,
         eval_seeds: Sequence[int] | None = None,
-        render_mode: str | None = None,
+        render_mode: RenderMode | None = None,
         **config: Any,
     ):
         if int(n_envs) != n_envs or n_envs < 1:
