@@ -33,16 +33,14 @@ from typing import Any
 import numpy as np
 
 import ces_env
+from ces_env.core.protocols import CONTROL_PROTOCOLS
 
-PROTOCOLS = (
-    "centralized",
-    "decentralized",
-    "auction-first-price",
-    "auction-vickrey",
-    "contract-net",
-    "cbba",
-    "aco",
-)
+PROTOCOLS = tuple(CONTROL_PROTOCOLS)
+"""Every registered control (the two CES controls and every mechanism)."""
+SMALL_GROUP_PROTOCOLS = {"dpop": 4, "vcg": 4}
+"""Controls whose exact solvers grow exponentially with a group's agents: at most this many agents per group, so that
+DPOP's UTIL messages ((ready tasks + 1) ** (agents - 1) <= 25 ** 3 entries, within its default ``max_util_entries``)
+and VCG's brute force stay small; a refusal is then a violation like any other exception."""
 GRAPHS = ("lds", "hds", "chain", "independent", "layered")
 
 
@@ -72,6 +70,9 @@ def random_config(seed: int, index: int) -> dict[str, Any]:
         solution_error_prob=float(rng.choice([0.0, 0.0, 0.2])),
         exploration_mode="steered" if rng.random() < 0.1 else "auto",
     )
+    per_group = SMALL_GROUP_PROTOCOLS.get(config["control"])
+    if per_group is not None:
+        config["n_agents"] = min(n_agents, per_group * n_groups)
     if config["exploration_mode"] == "steered":  # random moves: keep the walks short
         config.update(maze_size=min(config["maze_size"], 4), n_tasks=min(config["n_tasks"], 8))
     if rng.random() < 0.5:
@@ -195,7 +196,7 @@ def soak(
     jobs = [(seed, i, i % recheck == 0) for i in range(episodes)]
     reasons: Counter = Counter()
     controls: Counter = Counter()
-    failures = []
+    failures: list[dict[str, Any]] = []
     faulty = rechecked = 0
 
     def summary(done: int) -> dict[str, Any]:

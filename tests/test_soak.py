@@ -1,5 +1,5 @@
-"""The soak test's CI slice: 60 random episodes over random valid configurations (faults included, seven protocols),
-every invariant of ``benchmarks/soak.py`` checked, every 10th episode re-run for determinism."""
+"""The soak test's CI slice: 60 random episodes over random valid configurations (faults included, every registered
+control), every invariant of ``benchmarks/soak.py`` checked, every 10th episode re-run for determinism."""
 
 from __future__ import annotations
 
