@@ -47,10 +47,32 @@ def test_time_reward_sums_to_minus_et_over_the_scale(control, scale):
 def test_an_always_waiting_policy_ends_at_once_truncated_as_stalled(control):
     env = ces_env.parallel_env(preset="small", control=control)
     infos, records = rollout(env, seed=0, policy=lambda env, obs, rng: {a: 0 for a in env.agents})
-    assert len(records) <= 2 * env.config.n_agents
+    # decentralized: everybody waits, is asked again with waiting masked out, waits: two steps. Centralized: the
+    # requests reach the head of their queue one by one, so up to one step per agent (the README's bounds)
+    assert len(records) == 2 if control == "decentralized" else 2 <= len(records) <= env.config.n_agents
     last = next(iter(infos.values()))
     assert all(records[-1].truncations.values())
     assert last["truncation_reason"] == "stalled" and last["metrics"]["mu_g"] == [0] * env.config.n_groups
+
+
+def test_waiting_while_steering_runs_until_max_ticks():
+    """A steering agent's wait is a stay of one tick: time moves, so nothing stalls and the episode runs to its
+    limit (with tasks taken whenever possible, so that agents do steer)."""
+    deciding_move = AGENT_INDEX["deciding_move"]
+
+    def take_tasks_then_stay(env, observations, rng):
+        actions = {}
+        for agent in env.agents:
+            obs = observations[agent]
+            tasks = np.flatnonzero(obs["action_mask"][1 : 1 + env.config.n_candidates]) + 1
+            actions[agent] = 0 if obs["observation"][deciding_move] or not len(tasks) else int(tasks[0])
+        return actions
+
+    env = ces_env.parallel_env(preset="steered", max_ticks=300)
+    infos, records = rollout(env, seed=0, policy=take_tasks_then_stay)
+    last = next(iter(infos.values()))
+    assert last["truncation_reason"] == "max_ticks" and last["metrics"]["ET"] >= 300
+    assert sum(r.observations["agent_0"]["observation"][deciding_move] for r in records) > 100  # it did steer
 
 
 def test_stalling_is_charged_up_to_max_ticks_under_the_time_reward():
