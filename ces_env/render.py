@@ -260,7 +260,11 @@ class HumanWindow:
 
         if self._figure is None or not plt.fignum_exists(self._figure.number):
             height, width = frame.shape[:2]
-            self._figure = plt.figure("CES live view", figsize=(width / DPI, height / DPI), dpi=DPI)
+            # a figure of its own (not a named one, which every env's window would share)
+            self._figure = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+            manager = self._figure.canvas.manager
+            if manager is not None:
+                manager.set_window_title("CES live view")
             axes = self._figure.add_axes((0.0, 0.0, 1.0, 1.0))
             axes.set_axis_off()
             self._image = axes.imshow(frame, interpolation="nearest")

@@ -209,6 +209,10 @@ def test_human_mode_shows_the_live_view_in_one_window(monkeypatch):
         images = figure.axes[0].get_images()
         assert len(images) == 1
         np.testing.assert_array_equal(np.asarray(images[0].get_array()), frame)
+        other = ces_env.parallel_env(preset="tiny", render_mode="human")
+        other.reset(seed=1)
+        assert other.unwrapped._window.figure is not figure  # every env has a window of its own
+        other.close()
         env.close()
     assert not plt.fignum_exists(figure.number) and window.figure is None
 
