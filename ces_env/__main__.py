@@ -25,6 +25,13 @@ def episode_metrics(config: CESConfig, seed: int) -> dict[str, Any]:
     return metrics
 
 
+def _cell(values: list[float]) -> str:
+    """A table cell: ``mean ± half-width`` over seeds, or the value itself for one seed."""
+    if len(values) == 1:
+        return f"{values[0]:,.4g}"
+    return format_mean_ci(*mean_ci(values))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ces_env", description=__doc__)
     parser.add_argument("--preset", default=DEFAULT_PRESET, help=f"one of: {', '.join(PRESETS)}")
@@ -44,15 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     scalar_keys = [k for k in METRIC_KEYS if not k.endswith("_g")]
     results = {control: [episode_metrics(cfg, seed) for seed in range(args.seeds)] for control, cfg in configs.items()}
     cfg = configs["centralized"]
+    # one seed has no interval: its value alone, not "± n/a" in every cell
+    what = "1 seed (one episode: no confidence interval)" if args.seeds == 1 else f"{args.seeds} seeds, mean ± 95% CI"
     print(
         f"preset {args.preset}: {cfg.n_agents} agents, {cfg.n_groups} groups, {cfg.n_tasks} tasks, graph "
-        f"{cfg.graph}, {cfg.partition}, mazes {cfg.maze_shape[0]}x{cfg.maze_shape[1]}; reward-first policy, "
-        f"{args.seeds} seeds, mean ± 95% CI"
+        f"{cfg.graph}, {cfg.partition}, mazes {cfg.maze_shape[0]}x{cfg.maze_shape[1]}; reward-first policy, {what}"
     )
-    rows = [
-        [key, METRIC_UNITS[key]] + [format_mean_ci(*mean_ci([r[key] for r in results[c]])) for c in CONTROLS]
-        for key in scalar_keys
-    ]
+    rows = [[key, METRIC_UNITS[key]] + [_cell([r[key] for r in results[c]]) for c in CONTROLS] for key in scalar_keys]
     header = ["metric", "unit", *CONTROLS]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

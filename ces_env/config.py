@@ -302,21 +302,40 @@ def machine_memory_bytes() -> int:
         return 64 * 2**30
 
 
+TASK_BYTES = 1536
+"""Bytes held per task (its arrays, events, graph node and bookkeeping): measured about 1.0-1.1 KB (chain graphs,
+one class; peak RSS of a reset and a step minus the process's before, 20k-100k tasks)."""
+EDGE_BYTES = 512
+"""Bytes held per dependency edge (networkx adjacency both ways plus the edge list it is built from): measured
+220-330 B (lds and hds graphs, 140k-7.9M edges)."""
+CLASS_BYTES = 1024
+"""Bytes held per inference class beside its cells (the maze object, its solution, its tables): measured about
+700 B (50,000 classes of 2x2 mazes against one)."""
+
+
 def estimate_memory(c: CESConfig) -> dict[str, float]:
     """Bytes an episode of ``c`` holds, by the field that drives each part (an upper estimate, computed in O(1)).
 
-    Mazes: a passage byte and up to a 4-byte solution cell per cell, plus the generator's 16 bytes per cell of one
-    maze at a time. Tasks: about 1 KiB each (graph, arrays, events). Agents: their knowledge row (one byte per class),
-    about 1 KiB of state, and three float32 copies of their observation (n_candidates slots, steered view).
-    """
+    Mazes: per class ``CLASS_BYTES`` plus a passage byte and up to a 4-byte solution cell per cell (measured about
+    1.1 bytes per cell), plus the generator's 16 bytes per cell of one maze at a time. Tasks: ``TASK_BYTES`` each.
+    Graph: ``EDGE_BYTES`` per dependency edge (the expected count, ``ces_env.graphs.expected_edge_count``: the random
+    layered families have about density x sqrt(n_tasks) edges per task, so the graph, not the task count, dominates
+    large ``lds``/``hds`` scenarios). Agents: their knowledge row (one byte per class), about 1 KiB of state, and
+    three float32 copies of their observation (n_candidates slots, steered view). The factors are measured peaks
+    (see each constant: ``resource.getrusage`` max RSS of a fresh process before and after a reset and one step,
+    20k-100k tasks) with a margin of at least 1.2x."""
+    from ces_env.graphs import expected_edge_count  # late import, like the graph check in _validate
+
     height, width = c.maze_shape
     cells = float(height) * float(width)
     classes = max(1.0, math.ceil(c.n_tasks / c.tasks_per_class))
     side = 2 * c.view_radius + 1
     view = side * side * 5 if c.exploration_mode == "steered" else 0
+    edges = expected_edge_count(c.graph, c.n_tasks, c.graph_density, c.graph_layers)
     return {
-        "maze_size": classes * cells * 5 + cells * 16,
-        "n_tasks": 1024.0 * c.n_tasks,
+        "maze_size": classes * (cells * 5 + CLASS_BYTES) + cells * 16,
+        "n_tasks": float(TASK_BYTES) * c.n_tasks,
+        "graph": float(EDGE_BYTES) * edges,
         "n_agents": float(c.n_agents) * (classes + 1024 + 4.0 * 3 * 30),
         "n_candidates": float(c.n_agents) * 4.0 * 3 * 6 * c.n_candidates,
         "view_radius": float(c.n_agents) * 4.0 * 3 * view,

@@ -189,3 +189,160 @@ def test_a_bare_name_that_exists_nowhere_is_an_unknown_graph_source(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="unknown graph source 'x.edgelist'"):
         make_config(graph="x.edgelist")
+
+
+# --- the command lines: help, refusals and failures (issue 13, audit) -----------------------------------------------
+
+
+def test_the_help_shows_that_reproduce_needs_an_output_folder(capsys):
+    assert ces_bench(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "ces-bench reproduce --out DIR [--quick]" in text and "[--out DIR]" not in text
+    assert ces_bench(["reproduce", "--help"]) == 0  # reproduce's own help, through ces-bench
+    assert "output folder (required; resumable)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_run_help_shows_its_required_flags_without_brackets(capsys):
+    assert ces_bench(["run", "--help"]) == 0
+    usage = " ".join(capsys.readouterr().out.split("options:")[0].split())
+    for flag in ("--policy NAME[,NAME...]", "--seeds N", "--out DIR"):
+        assert flag in usage and f"[{flag}" not in usage
+
+
+def test_a_read_only_output_folder_is_refused_before_any_episode(tmp_path, capsys, monkeypatch):
+    """Root ignores permission bits, so the probe file's write is made to fail as it would for a user; without root
+    the real chmod 0o500 is tried as well."""
+    import ces_baselines.harness.cli as cli
+
+    def no_episode(*args, **kwargs):
+        raise AssertionError("an episode ran")
+
+    monkeypatch.setattr(cli, "run_jobs", no_episode)
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    argv = ["run", "--policy", "random", "--preset", "tiny", "--seeds", "2", "--out", str(folder / "sub")]
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            assert ces_bench(argv) == 2 and "cannot write in" in capsys.readouterr().err
+        finally:
+            folder.chmod(0o700)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
+    assert ces_bench(argv) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write in {str(folder)!r} (Permission denied)" in err and err.count("\n") == 1
+    assert not (folder / "sub").exists()
+
+
+def test_a_bad_output_folder_is_refused_before_a_million_jobs_are_built(tmp_path, capsys, monkeypatch):
+    import ces_baselines.harness.cli as cli
+
+    def no_jobs(*args, **kwargs):
+        raise AssertionError("jobs were built before the command line was checked")
+
+    monkeypatch.setattr(cli, "make_jobs", no_jobs)
+    (tmp_path / "a_file").write_text("x")
+    argv = ["run", "--policy", "random", "--preset", "tiny", "--seeds", "1000000", "--out", str(tmp_path / "a_file")]
+    assert ces_bench(argv) == 2 and "is a file, not a folder" in capsys.readouterr().err
+    argv[-1] = str(tmp_path)  # a policy's requirement that contradicts an override: refused before the jobs too
+    assert ces_bench([*argv, "--set", "control=centralized", "--policy", "ces-decentralized"]) == 2
+    assert "requires control='decentralized'" in capsys.readouterr().err
+
+
+def test_the_key_of_a_job_is_the_hash_of_its_policy_config_and_seed():
+    """job_keys shares one config's JSON among the seeds of a sweep: the keys stay those of the full payload (rows
+    saved before still resume)."""
+    import hashlib
+    import json
+
+    from ces_baselines.harness.runner import _canonical, job_keys, make_jobs
+
+    jobs = make_jobs(["random", "heft"], "tiny", [0, 7], {"n_tasks": 10, "reward_range": [1, 2]})
+    for job, key in zip(
+        jobs, job_keys(make_jobs(["random", "heft"], "tiny", [0, 7], {"n_tasks": 10, "reward_range": [1, 2]}))
+    ):
+        payload = {"policy": job.policy, "config": _canonical(job.config().to_dict()), "seed": job.seed}
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        assert key == job.key() == hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+    assert len(set(job_keys(jobs))) == 4
+
+
+def test_a_scenario_an_episode_refuses_is_one_line_and_the_saved_rows_stay(tmp_path, capsys, monkeypatch):
+    """Like DPOP's group limit at reset: the ConfigError of an episode is ``error: ...`` with exit code 2, and the
+    episodes finished before it stay saved and valid."""
+    import json
+
+    import ces_baselines.harness.runner as runner
+    from ces_env.runner import run_episode
+
+    def refuse_seed_1(policy, config, seed, **kwargs):
+        if seed == 1:
+            raise ConfigError("dpop: a group of 50 agents is more than the 12 this protocol can hold")
+        return run_episode(policy, config, seed, **kwargs)
+
+    monkeypatch.setattr(runner, "run_episode", refuse_seed_1)
+    argv = ["run", "--policy", "random", "--preset", "tiny", "--seeds", "3", "--workers", "1", "--out", str(tmp_path)]
+    assert ces_bench(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "ces-bench: error: dpop: a group of 50 agents is more than the 12 this protocol can hold\n"
+    rows = [json.loads(p.read_text()) for p in (tmp_path / "rows").glob("*.json")]
+    assert [row["seed"] for row in rows] == [0]
+    assert (tmp_path / "results.csv").read_text().count("\n") == 2  # the header and seed 0's row
+
+
+def test_gantt_charts_of_a_learned_policy_get_a_file_name(tmp_path, monkeypatch):
+    """``ppo:train/checkpoints/x.zip`` holds ':' and '/': the chart is ``gantt-ppo-x-seed0.png`` in --out."""
+    from types import SimpleNamespace
+
+    import ces_baselines.harness.cli as cli
+    import ces_baselines.harness.runner as runner
+    from ces_baselines.harness.runner import Job
+    from ces_env.policies import RewardFirstPolicy
+
+    monkeypatch.setattr(cli, "policy_class", lambda name: RewardFirstPolicy)  # no checkpoint to load: a stand-in
+    monkeypatch.setattr(runner, "policy_class", lambda name: RewardFirstPolicy)
+    name = "ppo:train/checkpoints/x.zip"
+    cli._save_gantt_charts([Job(name, "tiny", (), 0)], SimpleNamespace(out=str(tmp_path), preset="tiny"))
+    assert [p.name for p in tmp_path.iterdir()] == ["gantt-ppo-x-seed0.png"]
+    assert cli.gantt_file_stem("a b:c/d?.zip") == "a_b-d_"
+
+
+# --- the main job (python -m ces_env) ---------------------------------------------------------------------------------
+
+
+def test_the_main_job_refuses_zero_seeds_naming_the_flag(capsys):
+    from ces_env.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--seeds", "0"])
+    assert exit_.value.code == 2
+    assert "error: --seeds must be between 1 and 100000, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_the_main_jobs_table_has_units_and_aligned_columns(capsys, seeds):
+    from ces_env.__main__ import main
+    from ces_env.core.metrics import METRIC_UNITS
+
+    assert main(["--preset", "tiny", "--seeds", str(seeds)]) == 0
+    title, header, *rows = capsys.readouterr().out.splitlines()
+    assert ("1 seed (one episode" in title) if seeds == 1 else ("2 seeds, mean ± 95% CI" in title)
+    assert "seeds" not in title or seeds > 1
+    assert header.split() == ["metric", "unit", "centralized", "decentralized"]
+    assert len({len(line) for line in [header, *rows]}) == 1  # every column padded to one width
+    for row in rows:
+        metric, unit, *cells = row.split("  ")[0], *[c.strip() for c in row.split("  ")[1:] if c.strip()]
+        assert unit == METRIC_UNITS[metric]
+        assert all(("±" in cell) == (seeds > 1) and "n/a" not in cell for cell in cells)
+        assert len(cells) == 2
+
+
+def test_a_reset_of_ten_thousand_tasks_runs():
+    """The linear acyclicity check and the single parse keep this well under a second (not asserted: CI is shared)."""
+    env = ces_env.parallel_env(preset="small", n_tasks=10_000)
+    observations, _ = env.reset(seed=0)
+    assert env.unwrapped.config.n_tasks == 10_000 and set(observations) == set(env.agents)

@@ -28,16 +28,19 @@ COSTS = dict(
 
 
 def test_memory_estimate_by_part_worked_out_by_hand() -> None:
-    """3 agents, 10 tasks of 4 per class (3 classes), 6x7 mazes (42 cells), K = 5 slots, automatic exploration.
+    """3 agents, 10 tasks of 4 per class (3 classes), 6x7 mazes (42 cells), a chain, K = 5 slots, automatic exploration.
 
-    mazes: 3 classes x 42 cells x 5 bytes + 42 cells x 16 bytes = 630 + 672 = 1302;
-    tasks: 1024 x 10 = 10240; agents: 3 x (3 classes + 1024 + 4 x 3 x 30) = 3 x 1387 = 4161;
-    candidates: 3 agents x 4 bytes x 3 copies x 6 features x 5 slots = 1080; no maze view (not steered): 0.
+    mazes: 3 classes x (42 cells x 5 bytes + 1024) + 42 cells x 16 bytes = 3 x 1234 + 672 = 4374;
+    tasks: 1536 x 10 = 15360; graph: 9 edges x 512 = 4608; agents: 3 x (3 classes + 1024 + 4 x 3 x 30) = 3 x 1387 =
+    4161; candidates: 3 agents x 4 bytes x 3 copies x 6 features x 5 slots = 1080; no maze view (not steered): 0.
     """
-    config = make_config(n_agents=3, n_groups=1, n_tasks=10, tasks_per_class=4, maze_size=(6, 7), n_candidates=5)
+    config = make_config(
+        n_agents=3, n_groups=1, n_tasks=10, tasks_per_class=4, maze_size=(6, 7), n_candidates=5, graph="chain"
+    )
     assert estimate_memory(config) == {
-        "maze_size": 1302.0,
-        "n_tasks": 10240.0,
+        "maze_size": 4374.0,
+        "n_tasks": 15360.0,
+        "graph": 4608.0,
         "n_agents": 4161.0,
         "n_candidates": 1080.0,
         "view_radius": 0.0,
@@ -45,16 +48,59 @@ def test_memory_estimate_by_part_worked_out_by_hand() -> None:
 
 
 def test_a_single_class_of_tasks_holds_one_maze_per_agent_in_the_memory_estimate() -> None:
-    """3 tasks of up to 4 per class: one class. Mazes: 1 x 42 x 5 + 42 x 16 = 882; agents: 2 x (1 + 1024 + 360)."""
+    """3 tasks of up to 4 per class: one class. Mazes: 1 x (42 x 5 + 1024) + 42 x 16 = 1906; agents: 2 x (1 + 1024 +
+    360)."""
     config = make_config(n_agents=2, n_groups=1, n_tasks=3, tasks_per_class=4, maze_size=(6, 7))
     parts = estimate_memory(config)
-    assert (parts["maze_size"], parts["n_agents"]) == (882.0, 2770.0)
+    assert (parts["maze_size"], parts["n_agents"]) == (1906.0, 2770.0)
 
 
 def test_a_steered_agent_holds_its_maze_view_in_the_memory_estimate() -> None:
     """Steered, radius 2: a 5x5 view of 5 channels = 125 values; 3 agents x 4 bytes x 3 copies x 125 = 4500."""
     config = make_config(n_agents=3, n_groups=1, n_tasks=4, maze_size=6, exploration_mode="steered", view_radius=2)
     assert estimate_memory(config)["view_radius"] == 4500.0
+
+
+@pytest.mark.parametrize(
+    ("graph", "layers", "density", "edges"),
+    [
+        # 10 tasks in layers of width round(sqrt(10)) = 3: sizes 3, 3, 3, 1: 9 + 9 + 3 = 21 pairs at density 0.05
+        ("lds", None, None, 21 * 0.05),
+        # 3 layers of 4, 3, 3: 12 + 9 = 21 pairs at the given density
+        ("hds", 3, 0.5, 21 * 0.5),
+        # 10 layers of one task: 9 pairs, at the lds density scaled by width round(sqrt(10)) = 3 over 1 (capped at 1)
+        ("lds", 10, None, 9 * 0.15),
+        # g40 (40 tasks, 123 edges) tiled to 100 tasks: three copies counted whole (an upper bound)
+        ("g40", None, None, 3 * 123),
+        ("independent", None, None, 0),
+    ],
+)
+def test_the_graph_part_of_the_memory_estimate_counts_the_expected_edges(graph, layers, density, edges) -> None:
+    n_tasks = 100 if graph == "g40" else 10
+    config = make_config(n_tasks=n_tasks, graph=graph, graph_layers=layers, graph_density=density)
+    assert estimate_memory(config)["graph"] == pytest.approx(512 * edges, rel=1e-12)
+
+
+@pytest.mark.parametrize("family", ["lds", "hds", "layered"])
+@pytest.mark.parametrize("n_tasks", [1, 2, 3, 7, 10, 99, 1001])
+def test_the_expected_edge_count_is_the_density_times_the_pairs_of_consecutive_layers(family, n_tasks) -> None:
+    """The closed form against the layer sizes themselves, for every shape of the last layer and every depth."""
+    from ces_env.graphs import expected_edge_count, family_density, layer_sizes
+
+    for layers in {None, 1, 2, 3, n_tasks} - {k for k in (2, 3) if k > n_tasks}:
+        sizes = layer_sizes(n_tasks, layers)
+        pairs = sum(a * b for a, b in zip(sizes, sizes[1:]))
+        expected = family_density(family, n_tasks, layers) * pairs
+        assert expected_edge_count(family, n_tasks, layers=layers) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+def test_a_dense_graph_of_two_million_tasks_is_refused_naming_the_graph(monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000,000 hds tasks: about 0.25 x 1414 = 354 predecessors per task, 7e8 edges of 512 bytes (341 GiB): the
+    task count alone (3 GiB) would have passed on a machine giving 32 GiB."""
+    _pretend_memory(monkeypatch, 32 * 2**30)
+    make_config(n_tasks=2_000_000, graph="chain")
+    with pytest.raises(ConfigError, match=r"^config field 'graph': the scenario would need about 3\d\d GiB"):
+        make_config(n_tasks=2_000_000, graph="hds")
 
 
 def _pretend_memory(monkeypatch: pytest.MonkeyPatch, budget: float) -> None:
@@ -65,15 +111,17 @@ def _pretend_memory(monkeypatch: pytest.MonkeyPatch, budget: float) -> None:
 def test_a_scenario_needing_exactly_the_memory_budget_is_accepted_and_one_byte_more_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    overrides = dict(n_agents=3, n_groups=1, n_tasks=10, tasks_per_class=4, maze_size=(6, 7), n_candidates=5)
-    need = sum(estimate_memory(make_config(**overrides)).values())  # 16783 bytes, worked out above
-    assert need == 1302 + 10240 + 4161 + 1080
+    overrides = dict(
+        n_agents=3, n_groups=1, n_tasks=10, tasks_per_class=4, maze_size=(6, 7), n_candidates=5, graph="chain"
+    )
+    need = sum(estimate_memory(make_config(**overrides)).values())  # 29583 bytes, worked out above
+    assert need == 4374 + 15360 + 4608 + 4161 + 1080
     _pretend_memory(monkeypatch, need)
     make_config(**overrides)
     _pretend_memory(monkeypatch, need - 2)  # the memory is rounded up to whole bytes: 2 below stays below
     with pytest.raises(ConfigError) as error:
         make_config(**overrides)
-    # the largest part (the 10 tasks' 10240 bytes) names the field to change; the budget is half the memory
+    # the largest part (the 10 tasks' 15360 bytes) names the field to change; the budget is half the memory
     message = str(error.value)
     assert message.startswith("config field 'n_tasks':")
     assert f"about {need / 2**30:.3g} GiB" in message and "(50% of its memory)" in message
@@ -84,7 +132,7 @@ def test_a_scenario_needing_exactly_the_memory_budget_is_accepted_and_one_byte_m
 def test_the_memory_refusal_names_the_field_whose_part_is_largest(monkeypatch: pytest.MonkeyPatch) -> None:
     _pretend_memory(monkeypatch, 1000.0)
     with pytest.raises(ConfigError, match="^config field 'maze_size':"):
-        make_config(n_agents=1, n_groups=1, n_tasks=1, maze_size=100)  # 100x100 maze: 210000 bytes of 211 kB
+        make_config(n_agents=1, n_groups=1, n_tasks=1, maze_size=100)  # 100x100 maze: 211024 bytes of 214521
     with pytest.raises(ConfigError, match="^config field 'n_agents':"):
         make_config(n_agents=50, n_groups=1, n_tasks=1, maze_size=2, n_candidates=1)
 

@@ -3,7 +3,7 @@
     ces-bench run --policy NAME[,NAME...] --preset NAME [--set field=value ...] --seeds N --out DIR
                   [--workers W] [--backend local|ray] [--seed-offset S] [--no-progress] [--gantt]
     ces-bench list
-    ces-bench reproduce [--quick] [--out DIR] [--workers W] [--profile NAME[,NAME]] [--set field=value ...]
+    ces-bench reproduce --out DIR [--quick] [--workers W] [--profile NAME[,NAME]] [--set field=value ...]
 
 "run" writes DIR/results.csv (one row per policy and seed) and DIR/rows/ (one file per finished episode: running
 the same command again resumes an interrupted run and recomputes nothing that is finished).
@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = commands.add_parser(
         "reproduce", add_help=False, help="reproduce the paper's experiments (ces_baselines.reproduce; see its --help)"
     )
-    rep.add_argument("--quick", action="store_true", help="a fast, reduced version")
+    # not required=True here: `reproduce --help` must reach reproduce's own help without --out
     rep.add_argument("--out", metavar="DIR", help="output folder (required; resumable)")
+    rep.add_argument("--quick", action="store_true", help="a fast, reduced version")
     rep.add_argument("--workers", type=int, metavar="W", help="parallel episodes")
     rep.set_defaults(func=_cmd_reproduce)
     return parser
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _prepare_run(args) -> list[Job]:
+    """Every check of the command line, then the jobs: a refusal never waits for a million jobs to be built."""
     policies = list(dict.fromkeys(p.strip() for p in args.policy.split(",") if p.strip()))
     if not policies:
         raise UsageError("--policy: give at least one policy name")
@@ -139,16 +141,15 @@ def _prepare_run(args) -> list[Job]:
     make_config(args.preset, **overrides)  # unknown fields and invalid values, before the policies' requirements
     for policy in policies:
         policy_class(policy)
-    jobs = make_jobs(policies, args.preset, range(args.seed_offset, args.seed_offset + args.seeds), overrides)
-    for policy in policies:  # conflicts with a policy's required_config
-        next(j for j in jobs if j.policy == policy).config()
+        Job(policy, args.preset, overrides, args.seed_offset).config()  # conflicts with the policy's required_config
     check_out_dir("--out", args.out)
-    return jobs
+    return make_jobs(policies, args.preset, range(args.seed_offset, args.seed_offset + args.seeds), overrides)
 
 
 def _cmd_run(args, extra: list[str]) -> int:
     jobs = _prepare_run(args)
-    args.running = True  # from here on a ValueError is a failure of an episode: let its traceback show
+    args.running = True  # from here on a ValueError is a failure of an episode: let its traceback show (but a
+    # ConfigError is a scenario an episode refused, e.g. DPOP's group limit at reset: one line, the saved rows stay)
     try:
         rows = run_jobs(
             jobs, workers=args.workers, backend=args.backend, out_dir=args.out, progress=not args.no_progress
@@ -175,6 +176,12 @@ def _cmd_run(args, extra: list[str]) -> int:
     return 0
 
 
+def gantt_file_stem(policy: str) -> str:
+    """A policy name as a file name (``registry.policy_file_stem``): ``FAMILY:PATH`` (a learned policy) becomes
+    ``FAMILY-STEM``, and anything but word characters, '.' and '-' (a ':' or '/' would name a folder or fail) '_'."""
+    return registry.policy_file_stem(policy)
+
+
 def _save_gantt_charts(jobs: list[Job], args) -> None:
     """Replay each policy's first seed with tracing on and save its Gantt chart (same instance for every policy)."""
     from pathlib import Path
@@ -184,7 +191,7 @@ def _save_gantt_charts(jobs: list[Job], args) -> None:
     for policy in dict.fromkeys(job.policy for job in jobs):
         job = next(j for j in jobs if j.policy == policy)
         sim = traced_episode(policy_class(policy)(), job.config(), job.seed)
-        path = Path(args.out) / f"gantt-{policy}-seed{job.seed}.png"
+        path = Path(args.out) / f"gantt-{gantt_file_stem(policy)}-seed{job.seed}.png"
         gantt_chart(sim, title=f"{policy} on {args.preset}, seed {job.seed}", path=path)
         print(f"gantt chart: {path}")
 
@@ -246,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"unrecognized arguments: {' '.join(extra)}")
         return args.func(args, extra)
     except (UsageError, ConfigError, ValueError, BackendUnavailableError) as error:
-        if getattr(args, "running", False) and not isinstance(error, BackendUnavailableError):
+        if getattr(args, "running", False) and not isinstance(error, (BackendUnavailableError, ConfigError)):
             raise
         message = " ".join(str(error).split()) or type(error).__name__
         print(f"{PROG}: error: {message}", file=sys.stderr)

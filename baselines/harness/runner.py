@@ -10,6 +10,7 @@ process pool (or Ray) and, given ``out_dir``, persists each finished row at once
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from ces_env.runner import run_episode
 
 BACKENDS = ("local", "ray")
 ROWS_DIR = "rows"
+IN_FLIGHT_PER_WORKER = 4  # jobs submitted to the pool ahead of the free workers
 CSV_REWRITE_SECONDS = 2.0  # results.csv is rewritten at most this often during a run, and always at its end
 
 
@@ -121,11 +123,43 @@ class Job:
         seed (the preset's name and the spelling of the overrides do not enter it, only their effect)."""
         cached = self.__dict__.get("_key")
         if cached is None:
-            payload = {"policy": self.policy, "config": _canonical(self.config().to_dict()), "seed": self.seed}
-            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
-            cached = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-            object.__setattr__(self, "_key", cached)  # not a field: equality, hash and repr ignore it
+            cached = self._key_with(_config_json(self.config()))
         return cached
+
+    def _key_with(self, config_json: str) -> str:
+        """The key, given the canonical JSON of the resolved config (shared by every seed of a sweep)."""
+        # the JSON of {"policy", "config", "seed"} with sorted keys, spelled out so that the config's part is reused
+        text = f'{{"config":{config_json},"policy":{json.dumps(self.policy)},"seed":{self.seed}}}'
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+        object.__setattr__(self, "_key", key)  # not a field: equality, hash and repr ignore it
+        return key
+
+
+def _config_json(config: CESConfig) -> str:
+    """The canonical JSON of a resolved config: equal configs are spelled alike, whatever produced them."""
+    return json.dumps(_canonical(config.to_dict()), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def job_keys(jobs: list[Job]) -> list[str]:
+    """``[job.key() for job in jobs]``, resolving and validating each distinct (policy, preset, overrides) once: the
+    jobs of a sweep differ by their seed only, so a million of them cost one config, not a million."""
+    config_json: dict[Any, str] = {}
+    keys = []
+    for job in jobs:
+        cached = job.__dict__.get("_key")
+        if cached is None:
+            scenario: tuple | None = (job.policy, job.preset, job.overrides)
+            try:
+                text = config_json.get(scenario)
+            except TypeError:  # an unhashable override value (a dict): no sharing
+                scenario, text = None, None
+            if text is None:
+                text = _config_json(job.config())
+                if scenario is not None:
+                    config_json[scenario] = text
+            cached = job._key_with(text)
+        keys.append(cached)
+    return keys
 
 
 def make_jobs(
@@ -243,14 +277,21 @@ def _run_local(
         for key, job in pending:
             on_done(key, _execute(job, classes[job.policy]))
         return
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(pending)), initializer=exit_with_parent, initargs=(os.getpid(),)
-    )
+    workers = min(workers, len(pending))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
-        by_seed = sorted(pending, key=lambda item: item[1].seed)  # stable: a seed's policies one after the other
-        futures = {pool.submit(_execute, job, classes[job.policy]): key for key, job in by_seed}
-        for future in as_completed(futures):
-            on_done(futures[future], future.result())
+        by_seed = iter(sorted(pending, key=lambda item: item[1].seed))  # stable: a seed's policies one after another
+        futures: dict[Future, str] = {}
+        # a few jobs per worker in flight, submitted as others finish: a million-job sweep never holds a million
+        # futures (and their pickled jobs) at once
+        for key, job in itertools.islice(by_seed, IN_FLIGHT_PER_WORKER * workers):
+            futures[pool.submit(_execute, job, classes[job.policy])] = key
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                on_done(futures.pop(future), future.result())
+                for key, job in itertools.islice(by_seed, 1):
+                    futures[pool.submit(_execute, job, classes[job.policy])] = key
     except BaseException:  # an interrupt or a failed job: stop at once, finished rows are already saved
         _stop_pool(pool)
         raise
@@ -320,7 +361,7 @@ def run_jobs(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     classes = {name: policy_class(name) for name in dict.fromkeys(job.policy for job in jobs)}
-    keys = [job.key() for job in jobs]  # resolves and validates every config up front
+    keys = job_keys(jobs)  # resolves and validates every distinct config up front
 
     store = RowStore(out_dir) if out_dir is not None else None
     rows: dict[str, dict] = {}
@@ -358,7 +399,7 @@ def run_jobs(
     bar = _progress_bar(unique_total, unique_total - len(pending), progress)
     try:
         if backend == "local":
-            _run_local(pending, classes, workers, on_done)
+            _run_local(pending, classes, workers or 1, on_done)  # (never None for the local backend)
         else:
             from ces_baselines.harness.ray_backend import run_ray
 
@@ -369,4 +410,14 @@ def run_jobs(
     return finished_rows()
 
 
-__all__ = ["Job", "make_jobs", "policy_class", "run_job", "run_jobs", "BACKENDS", "BackendUnavailableError", "RowStore"]
+__all__ = [
+    "Job",
+    "job_keys",
+    "make_jobs",
+    "policy_class",
+    "run_job",
+    "run_jobs",
+    "BACKENDS",
+    "BackendUnavailableError",
+    "RowStore",
+]

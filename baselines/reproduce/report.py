@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="ces-bench reproduce", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer seeds and sweep points (<= 10 min on 2 cores)")
     parser.add_argument("--scale", choices=sorted(SCALES), help="explicit scale (overrides --quick)")
-    parser.add_argument("--out", required=True, type=Path, help="output folder (resumable)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (required; resumable)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument(
         "--only", default=None, help="comma-separated experiments: " + ",".join(e.key for e in EXPERIMENTS)
