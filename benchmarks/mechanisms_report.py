@@ -390,6 +390,44 @@ class FaultNumbers:
     crash_delta: dict[str, str]
     crash_completed: dict[str, str]
 
+    def crash_delta_text(self) -> str:
+        """ΔET under crashes with recovery: the two CES controls, then the mechanisms' range, and whether every
+        control's interval overlaps every other's (no control measurably more or less tolerant)."""
+        if not self.crash_delta:
+            return "n/a"
+        parsed = {c: plus_minus(v) for c, v in self.crash_delta.items()}
+        ces = [f"{self.crash_delta[c]} ({c})" for c in ("centralized", "decentralized") if c in parsed]
+        mechs = {c: m for c, (m, _) in parsed.items() if c in MECHANISMS}
+        parts = list(ces)
+        if mechs:
+            low, high = min(mechs, key=mechs.__getitem__), max(mechs, key=mechs.__getitem__)
+            parts.append(f"the mechanisms from {mechs[low]:+.1f} ({low}) to {mechs[high]:+.1f} ({high})")
+        return ", ".join(parts) + (
+            f"; the {len(parsed)} controls' intervals all overlap"
+            if self.crash_intervals_overlap()
+            else "; some intervals do not overlap"
+        )
+
+    def crash_intervals_overlap(self) -> bool:
+        """Does every control's ΔET interval under crashes overlap every other's?"""
+        parsed = [plus_minus(v) for v in self.crash_delta.values()]
+        return max(m - h for m, h in parsed) <= min(m + h for m, h in parsed)
+
+    def lost_episodes(self) -> dict[str, str]:
+        """Controls that did not complete every episode without recovery: ``control: 'done/total'``."""
+        lost = {}
+        for control, text in self.crash_completed.items():
+            done, total = text.split(" ")[0].split("/")
+            if int(done) < int(total):
+                lost[control] = f"{done}/{total}"
+        return lost
+
+
+def plus_minus(text: str) -> tuple[float, float]:
+    """``'83.8 ± 102.7'`` to (83.8, 102.7)."""
+    mean, _, half = text.partition("±")
+    return float(mean.replace(",", "")), float(half.replace(",", "") or "nan")
+
 
 def faults_numbers(path: Path) -> FaultNumbers:
     """Read the fault report's crash table (9 columns; the 30% rows) and outage table (6 columns; the 50% rows)."""
@@ -488,7 +526,7 @@ def glossary_table(main: dict[str, Any], fitted: dict[str, dict[str, ScaleFit]],
         "from `reports/faults.md`: a controller down for 50% of the ET: ΔET "
         f"{grouped(faults.outage) or 'n/a'} (only the CES controller is made to fail; the mechanisms' managers and "
         "peers are not, so their rows show no change by construction); 30% of agents crashing, with recovery: ΔET "
-        f"{grouped(faults.crash_delta) or 'n/a'}; without recovery: {grouped(faults.crash_completed) or 'n/a'}"
+        f"{faults.crash_delta_text()}; without recovery: {grouped(faults.crash_completed) or 'n/a'}"
         + (f". Not in the fault report: {', '.join(missing)}" if missing and mechanisms_in_faults else "")
         + (". The fault report has no mechanism rows" if not mechanisms_in_faults else "")
     )
@@ -524,7 +562,7 @@ def _size_sweep_rows(by_scale: dict[Scale, dict[str, list[dict] | str]], policy:
     return [rows for s in by_scale if isinstance(rows := by_scale[s][policy], list)]
 
 
-def reading(main: dict[str, dict], fitted: dict) -> list[str]:
+def reading(main: dict[str, dict], fitted: dict, faults: FaultNumbers) -> list[str]:
     """The facts the written reading rests on, computed (the prose around them is in ``write_report``)."""
     lines = []
     for graph in GRAPHS:
@@ -548,10 +586,10 @@ def reading(main: dict[str, dict], fitted: dict) -> list[str]:
             f"ces-decentralized (paired 95% CI): {', '.join(better) or 'none'}; significantly above: "
             f"{', '.join(worse) or 'none'}."
         )
-    return lines + prose(main, fitted)
+    return lines + prose(main, fitted, faults)
 
 
-def prose(main: dict[str, dict], fitted: dict) -> list[str]:
+def prose(main: dict[str, dict], fitted: dict, faults: FaultNumbers) -> list[str]:
     """The interpretation, every figure in it computed from the tables (so that a rerun cannot leave a stale one)."""
     lds, hds = main["lds"], main["hds"]
 
@@ -637,15 +675,32 @@ def prose(main: dict[str, dict], fitted: dict) -> list[str]:
         f"x{ci_text(ks['ces-decentralized'].growth_per_seed)} from the first to the last point of the LDS sweep; "
         f"{len(scale_rows)} seeds). "
         "*Optimality*: neither side is optimal here; the gap "
-        "to the best comes from using the knowledge of solutions, not from centralization. *Fault tolerance* holds "
-        "for the CES controller in the fault report's outage rows (an outage delays only centralized control); its "
-        "crash rows show no clear difference between the controls that recover (the glossary table above lists "
-        "them): in this model a crash costs the crashed agent's work, not the coordination; the mechanisms' managers "
-        "are not made to fail.",
+        "to the best comes from using the knowledge of solutions, not from centralization. "
+        + fault_tolerance_reading(faults),
         f"* Limits of this report: {len(main['lds'][BASELINE])} seeds on one preset per graph; the scale sweeps use "
         f"{scale_rows[0]['maze_size']}x{scale_rows[0]['maze_size']} mazes and {len(scale_rows)} seeds, so their "
         "intervals are wide; default mechanism options throughout.",
     ]
+
+
+def fault_tolerance_reading(faults: FaultNumbers) -> str:
+    """The fault report's verdict on the glossary's fault-tolerance row, from its numbers."""
+    if not faults.crash_delta:
+        return "*Fault tolerance*: no fault report was read."
+    lost = faults.lost_episodes()
+    lost_text = (
+        "without recovery, " + ", ".join(f"{c} completed {v} episodes" for c, v in lost.items()) + " and every other "
+        "control all of them"
+        if lost
+        else "without recovery every control completed every episode"
+    )
+    return (
+        "*Fault tolerance* holds for the CES controller in the fault report's outage rows (an outage delays only "
+        "centralized control; the mechanisms' managers are not made to fail in the model). Under crashing agents "
+        f"(30%) the controls that recover {'differ little' if faults.crash_intervals_overlap() else 'differ'} "
+        f"(ΔET: {faults.crash_delta_text()}): a crash costs the crashed agent's work whatever allocates it; "
+        f"{lost_text} (a group whose agents all crashed stops)."
+    )
 
 
 # The counter-check of the Contract Net / double auction equality: agents that differ (unshared knowledge, spread
@@ -694,6 +749,7 @@ def write_report(args: argparse.Namespace) -> None:
     scale_seeds = list(range(args.scale_seeds))
     main_overrides: dict[str, Any] = dict(TINY_MAIN) if args.tiny else {}
     sweep_points = TINY_SWEEPS if args.tiny else SWEEPS
+    cached = {f.stem for f in (args.runs / "rows").glob("*.json")}  # rows a previous run left (resume)
     start = time.perf_counter()
     main: dict[str, Any] = {}
     for graph in GRAPHS:
@@ -721,7 +777,9 @@ def write_report(args: argparse.Namespace) -> None:
         if isinstance(rows, list)
         for r in rows
     ]
-    episode_seconds = sum(r["wall_seconds"] for r in {r["job_key"]: r for r in every_row}.values())
+    unique_rows = {r["job_key"]: r for r in every_row}
+    episode_seconds = sum(r["wall_seconds"] for r in unique_rows.values())
+    reused = len(cached & set(unique_rows))
 
     scale_lines, fitted = scale_tables(sweeps)
     figure = args.out.parent / "mechanisms_messages.png"
@@ -737,10 +795,10 @@ def write_report(args: argparse.Namespace) -> None:
         "# The distributed-task-allocation mechanisms beside CES",
         "",
         f"Generated by `python benchmarks/mechanisms_report.py --seeds {args.seeds} --scale-seeds {args.scale_seeds} "
-        f"--workers {args.workers}{flags}` ({episode_seconds:.0f} s of episodes over {args.workers} workers, "
-        f"{elapsed:.0f} s wall clock, of which {detail_seconds:.0f} s replay the mechanisms' episodes for their "
-        f"schedules and negotiation times; rows cached under `{args.runs}`, which a rerun reuses). Every policy plays "
-        "the "
+        f"--workers {args.workers}{flags}` ({len(unique_rows)} episodes, {episode_seconds:.0f} s of episodes over "
+        f"{args.workers} workers when they were played; rows cached under `{args.runs}`, which a rerun reuses: this "
+        f"run read {reused} of them from there and took {elapsed:.0f} s wall clock, of which {detail_seconds:.0f} s "
+        "replayed the mechanisms' episodes for their schedules and negotiation times). Every policy plays the "
         "same seeds (paired: the same instances and exploration draws). Intervals are 95% Student-t over seeds; "
         "ΔET is the paired difference to `ces-decentralized` on the same seed with its 95% CI, marked (lower) or "
         "(higher) when the interval excludes 0. The mechanisms allocate the tasks themselves (README, Mechanisms); "
@@ -781,7 +839,7 @@ def write_report(args: argparse.Namespace) -> None:
         "",
         "## Reading",
         "",
-        *reading(main, fitted),
+        *reading(main, fitted, faults),
         *[f"{line}" for line in args.notes],
         "",
     ]
