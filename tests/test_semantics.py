@@ -392,7 +392,12 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(n_agents=MAX_AGENTS, n_tasks=1), dict(n_agents=MAX_AGENTS + 1, n_tasks=1)),
     ],
     "n_groups": [(dict(n_groups=1), dict(n_groups=0)), (dict(n_agents=3, n_groups=3), dict(n_agents=3, n_groups=4))],
-    "n_tasks": [(dict(n_tasks=1), dict(n_tasks=0)), (dict(n_tasks=MAX_TASKS), dict(n_tasks=MAX_TASKS + 1))],
+    # the largest task count on the lightest graph (a chain: one edge per task; the memory estimate refuses it on the
+    # denser random families)
+    "n_tasks": [
+        (dict(n_tasks=1), dict(n_tasks=0)),
+        (dict(n_tasks=MAX_TASKS, graph="chain"), dict(n_tasks=MAX_TASKS + 1, graph="chain")),
+    ],
     "graph": [
         (dict(graph="chain"), dict(graph="")),
         (dict(graph="g40"), dict(graph="no_such_family")),
@@ -570,7 +575,9 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(wait_ticks=TICK_LIMIT), dict(wait_ticks=TICK_LIMIT + 1)),
     ],
     "reward_mode": [(dict(reward_mode="team"), dict(reward_mode="shared"))],
-    "reward_time_scale": [(dict(reward_time_scale=TINY), dict(reward_time_scale=0.0))],
+    "reward_time_scale": [
+        (dict(reward_time_scale=1.0 / REWARD_LIMIT), dict(reward_time_scale=math.nextafter(1.0 / REWARD_LIMIT, 0.0)))
+    ],
     "time_penalty": [
         (dict(time_penalty=0.0), dict(time_penalty=-TINY)),
         (dict(time_penalty=REWARD_LIMIT), dict(time_penalty=math.nextafter(REWARD_LIMIT, math.inf))),
