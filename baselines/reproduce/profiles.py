@@ -61,8 +61,8 @@ def _waiting_share(rows: list[dict]) -> float:
 
 def _differences(profiles: list[str]) -> str:
     """The settings in which the given profiles differ from the others (the modelling choices to name)."""
-    keys = sorted({k for p in PROFILES for k in PROFILES[p]})
-    named = [k for k in keys if len({repr(PROFILES[p].get(k)) for p in PROFILES}) > 1]
+    keys = sorted({k for p in profiles for k in PROFILES[p]})
+    named = [k for k in keys if len({repr(PROFILES[p].get(k)) for p in profiles}) > 1]
     return ", ".join(named) or "none"
 
 

@@ -157,3 +157,12 @@ def test_cli_reproduce_rejects_unknown_profiles_and_sets(capsys):
     with pytest.raises(SystemExit):
         main(["--out", "x", "--set", "no_such_field=1"])
     assert "no_such_field" in capsys.readouterr().err
+
+
+def test_the_profiles_report_names_the_settings_where_the_given_profiles_differ():
+    from ces_baselines.reproduce.profiles import _differences
+    from ces_baselines.reproduce.scenario import PROFILES
+
+    assert _differences(["default"]) == "none"  # one profile differs from nothing
+    named = _differences(["default", "paper"]).split(", ")
+    assert named == sorted(k for k in PROFILES["paper"] if PROFILES["paper"][k] != PROFILES["default"].get(k))
