@@ -581,7 +581,6 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         value = raw
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value.item()
-        legal = np.flatnonzero(self._masks[index]).tolist()
         if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
             action = int(value)
             n_actions = self._builder.actions.n_actions
@@ -590,13 +589,18 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             if self.config.strict_actions:
                 raise ValueError(
                     f"{name}: action {action} is not in the action space Discrete({n_actions}) at tick "
-                    f"{self.sim.time} (legal actions: {legal}; no action is None, not -1)"
+                    f"{self.sim.time} (legal actions: {self._legal(index)}; no action is None, not -1)"
                 )
             return n_actions  # out of range: decoded as a masked-out action (a wait flagged invalid)
         raise TypeError(
             f"{name}: action {raw!r} ({type(raw).__name__}) is not an integer action id at tick {self.sim.time} "
-            f"(legal actions: {legal})"
+            f"(legal actions: {self._legal(index)})"
         )
+
+    def _legal(self, index: int) -> list[int]:
+        """Agent ``index``'s legal action ids, for error messages only (listing them for every action cost a numpy call
+        per agent per step)."""
+        return np.flatnonzero(self._masks[index]).tolist()
 
 
 def parallel_env(render_mode: RenderMode | None = None, **kwargs: Any) -> CESParallelEnv:

@@ -43,10 +43,38 @@ from ces_env.core.lower_bound import makespan_lower_bound
 from ces_env.core.protocols import ControlProtocol, Handler, control_protocol
 from ces_env.core.trace import Trace
 from ces_env.maze import EXPLORERS, neighbour, validate_solution
-from ces_env.types import AgentStatus, Instance, TaskStatus
+from ces_env.types import (
+    AGENT_EXPLORING,
+    AGENT_FINISHED,
+    AGENT_IDLE,
+    AGENT_QUEUED,
+    AGENT_REPLAYING,
+    AGENT_STEERING,
+    AGENT_VALIDATING,
+    TASK_BLOCKED,
+    TASK_CLAIMED,
+    TASK_DONE,
+    TASK_READY,
+    TASK_RUNNING,
+    TASK_VALIDATING,
+    Instance,
+)
 
 WAIT = -1
 """A decision value meaning: do nothing now."""
+
+
+def uint32_words(value: int) -> list[int]:
+    """The 32-bit words of a non-negative int, least significant first (``[0]`` for 0): how numpy's ``SeedSequence``
+    turns an int of its entropy into words (``numpy.random.bit_generator._int_to_uint32_array``)."""
+    if value < 0:
+        raise ValueError(f"uint32_words: value must be non-negative, got {value}")
+    words = [value & 0xFFFFFFFF]
+    value >>= 32
+    while value:
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+    return words
 
 
 class CESSimulator:
@@ -92,9 +120,9 @@ class CESSimulator:
         m, n, l = instance.n_tasks, instance.n_agents, instance.n_groups
 
         # --- tasks
-        self.task_status = np.full(m, TaskStatus.BLOCKED, dtype=np.int8)
+        self.task_status = np.full(m, TASK_BLOCKED, dtype=np.int8)
         self.remaining_preds = np.diff(instance.pred_indptr).astype(np.int32)
-        self.task_status[self.remaining_preds == 0] = TaskStatus.READY
+        self.task_status[self.remaining_preds == 0] = TASK_READY
         self.task_holder = np.full(m, -1, dtype=np.int32)
         # tasks of each group in candidate order: reward descending, then task id ascending
         order = np.lexsort((np.arange(m), -instance.rewards))
@@ -105,7 +133,7 @@ class CESSimulator:
         self.completed_by = np.full(m, -1, dtype=np.int32)
 
         # --- agents
-        self.agent_status = np.full(n, AgentStatus.IDLE, dtype=np.int8)
+        self.agent_status = np.full(n, AGENT_IDLE, dtype=np.int8)
         self.agent_task = np.full(n, -1, dtype=np.int32)
         self.job_start = np.zeros(n, dtype=np.int64)
         self.job_end = np.zeros(n, dtype=np.int64)
@@ -163,6 +191,7 @@ class CESSimulator:
         # the same seed then face the same exploration cost for the same task (common random numbers), which makes
         # comparisons between policies far less noisy than one shared stream consumed in policy-dependent order.
         self._exploration_seed = int(rng.integers(2**63 - 1))
+        self._seed_words = uint32_words(self._exploration_seed)
         self.attempts = np.zeros(m, dtype=np.int64)
         # faults (ces_env.core.faults): None when every fault option is off, so fault-free episodes draw nothing more
         self.faults: FaultPlan | None = (
@@ -257,7 +286,7 @@ class CESSimulator:
     def job_progress(self) -> np.ndarray:
         """(n,) fraction of the current exploration or replay done (0 for other agents; steering has no known end)."""
         progress = np.zeros(self.instance.n_agents, dtype=np.float64)
-        working = (self.agent_status == AgentStatus.EXPLORING) | (self.agent_status == AgentStatus.REPLAYING)
+        working = (self.agent_status == AGENT_EXPLORING) | (self.agent_status == AGENT_REPLAYING)
         span = np.maximum(1, self.job_end[working] - self.job_start[working])
         progress[working] = np.clip((self.time - self.job_start[working]) / span, 0.0, 1.0)
         return progress
@@ -306,7 +335,7 @@ class CESSimulator:
 
     def reserve(self, task: int, agent: int) -> None:
         """Hold ``task`` for ``agent``: it leaves the ready tasks until it is done or rejected."""
-        self.task_status[task] = TaskStatus.CLAIMED
+        self.task_status[task] = TASK_CLAIMED
         self.task_holder[task] = agent
 
     def make_available(self, agent: int) -> None:
@@ -314,7 +343,7 @@ class CESSimulator:
         group = int(self.instance.agent_group[agent])
         self.agent_task[agent] = -1
         if self.group_remaining[group] == 0:
-            self.agent_status[agent] = AgentStatus.FINISHED
+            self.agent_status[agent] = AGENT_FINISHED
             return
         self._changed_groups.add(group)  # a groupmate is free: agents waiting for a change are asked again
         self.control.agent_available(agent)
@@ -330,7 +359,7 @@ class CESSimulator:
         cls = int(inst.task_class[task])
         maze = inst.mazes[cls]
         speed = inst.agent_speed[agent]
-        self.task_status[task] = TaskStatus.RUNNING
+        self.task_status[task] = TASK_RUNNING
         self.task_holder[task] = agent
         self._changed_groups.add(int(inst.agent_group[agent]))  # a claim or an assignment resolved
         self.exec_start_time[task] = self.time
@@ -338,11 +367,11 @@ class CESSimulator:
         if self.knows[agent, cls]:
             self.replays += 1
             duration = max(1, math.ceil(maze.solution_length / speed - 1e-9))
-            self.agent_status[agent] = AgentStatus.REPLAYING
+            self.agent_status[agent] = AGENT_REPLAYING
             self.submitted_path[agent] = maze.solution
         elif self.steered:
             self.explorations += 1
-            self.agent_status[agent] = AgentStatus.STEERING
+            self.agent_status[agent] = AGENT_STEERING
             self.position[agent] = maze.start
             self.steer_path[agent] = [maze.start]
             self.visited[agent] = {maze.start}
@@ -353,16 +382,25 @@ class CESSimulator:
             return
         else:
             self.explorations += 1
-            stream = np.random.default_rng((self._exploration_seed, task, int(self.attempts[task])))
+            stream = self._exploration_stream(task)
             self.attempts[task] += 1
             exploration = self._explore(maze, stream)
             duration = max(1, math.ceil(exploration.moves / speed - 1e-9))
-            self.agent_status[agent] = AgentStatus.EXPLORING
+            self.agent_status[agent] = AGENT_EXPLORING
             self.submitted_path[agent] = self._maybe_corrupt(exploration.path, stream)
         self.job_end[agent] = self.time + duration
         self.schedule(self.time + duration, self._finish_work, agent)
         if self.faults is not None:
             self._arm_crash(agent, duration)
+
+    def _exploration_stream(self, task: int) -> np.random.Generator:
+        """The stream of ``task``'s current attempt: ``default_rng((exploration seed, task, attempt))``, built from the
+        entropy words that numpy's ``SeedSequence`` makes of that tuple (the seed's words, then one word each for task
+        and attempt): the same stream at about half the cost of coercing the tuple at every exploration."""
+        attempt = int(self.attempts[task])
+        if task >= 2**32 or attempt >= 2**32:  # more than one word each: let numpy coerce the tuple
+            return np.random.default_rng((self._exploration_seed, task, attempt))
+        return np.random.default_rng(np.array([*self._seed_words, task, attempt], dtype=np.uint32))
 
     def conclude_validation(self, agent: int) -> None:
         """The protocol has validated ``agent``'s submission: check the path, complete or reject, free the agent."""
@@ -376,7 +414,7 @@ class CESSimulator:
             self._complete(agent, task, cls, group)
         else:
             self.rejected_solutions += 1
-            self.task_status[task] = TaskStatus.READY
+            self.task_status[task] = TASK_READY
             self.task_holder[task] = -1
             self.release_tasks(group)
             if self.faults is not None and self.faults.byzantine[agent]:
@@ -494,7 +532,7 @@ class CESSimulator:
             self.steering_due.add(agent)
 
     def _finish_work(self, agent: int) -> None:
-        working = self.agent_status[agent] in (AgentStatus.EXPLORING, AgentStatus.REPLAYING)
+        working = self.agent_status[agent] in (AGENT_EXPLORING, AGENT_REPLAYING)
         if not working or self.job_end[agent] != self.time:  # the end of an execution that crashed
             return
         self.productive_ticks[agent] += self.time - self.job_start[agent]
@@ -506,13 +544,13 @@ class CESSimulator:
             path = self.submitted_path[agent]
             if self.faults.byzantine[agent] and path is not None:
                 self.submitted_path[agent] = corrupt_path(path)
-        self.task_status[int(self.agent_task[agent])] = TaskStatus.VALIDATING
-        self.agent_status[agent] = AgentStatus.VALIDATING
+        self.task_status[int(self.agent_task[agent])] = TASK_VALIDATING
+        self.agent_status[agent] = AGENT_VALIDATING
         self.control.submit(agent)
 
     def _complete(self, agent: int, task: int, cls: int, group: int) -> None:
         inst = self.instance
-        self.task_status[task] = TaskStatus.DONE
+        self.task_status[task] = TASK_DONE
         self.done_time[task] = self.time
         self.completed_by[task] = agent
         reward = float(inst.rewards[task])
@@ -527,7 +565,7 @@ class CESSimulator:
         for succ in inst.successors(task).tolist():
             self.remaining_preds[succ] -= 1
             if self.remaining_preds[succ] == 0:
-                self.task_status[succ] = TaskStatus.READY
+                self.task_status[succ] = TASK_READY
                 released_groups.add(int(inst.task_group[succ]))
         self.messages += len(released_groups - {group})  # system-level notice to other groups
         for g in sorted(released_groups):
@@ -571,8 +609,8 @@ class CESSimulator:
         self.waiting[group].clear()
         self.control.group_finished(group)
         for agent in self.instance.group_agents(group).tolist():
-            if self.agent_status[agent] in (AgentStatus.IDLE, AgentStatus.QUEUED):
-                self.agent_status[agent] = AgentStatus.FINISHED
+            if self.agent_status[agent] in (AGENT_IDLE, AGENT_QUEUED):
+                self.agent_status[agent] = AGENT_FINISHED
 
     # ------------------------------------------------------------------------------------------------ faults
     def _arm_crash(self, agent: int, duration: int | None) -> None:
@@ -587,14 +625,14 @@ class CESSimulator:
 
     def _crash(self, agent: int) -> None:
         """``agent`` crashes mid-execution: its task goes back to ready, the work done on it is lost."""
-        executing = (AgentStatus.EXPLORING, AgentStatus.REPLAYING, AgentStatus.STEERING)
+        executing = (AGENT_EXPLORING, AGENT_REPLAYING, AGENT_STEERING)
         if self._crash_at[agent] != self.time or self.agent_status[agent] not in executing:
             return  # the execution ended before (a stale draw)
         assert self.faults is not None
         self._crash_at[agent] = -1
         task, group = int(self.agent_task[agent]), int(self.instance.agent_group[agent])
         lost = int(self.time - self.job_start[agent])
-        if self.agent_status[agent] == AgentStatus.STEERING:
+        if self.agent_status[agent] == AGENT_STEERING:
             self.productive_ticks[agent] -= max(0, int(self.move_end[agent]) - self.time)  # the move never ends
             self.steering_due.discard(agent)
             self._arrival_due[agent] = -1
@@ -607,7 +645,7 @@ class CESSimulator:
         self.submitted_path[agent] = None
         recovery = self.config.crash_recovery_ticks
         self._take_down(agent, for_good=recovery is None)
-        self.task_status[task] = TaskStatus.READY
+        self.task_status[task] = TASK_READY
         self.task_holder[task] = -1
         self.release_tasks(group)
         if recovery is not None:
@@ -617,7 +655,7 @@ class CESSimulator:
         """``agent`` leaves the workforce (crashed or quarantined): the protocol forgets it; a group left with nobody
         for good and tasks to do truncates the episode."""
         group = int(self.instance.agent_group[agent])
-        self.agent_status[agent] = AgentStatus.FINISHED
+        self.agent_status[agent] = AGENT_FINISHED
         self.down[agent] = True
         self.down_for_good[agent] = for_good
         self.control.agent_crashed(agent)

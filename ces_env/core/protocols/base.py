@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ces_env.types import Instance, TaskStatus
+from ces_env.types import TASK_READY, Instance
 
 if TYPE_CHECKING:
     from ces_env.config import CESConfig
@@ -113,7 +113,7 @@ class ControlProtocol(ABC):
     def candidates(self, group: int) -> np.ndarray:
         """Task ids a decider of ``group`` chooses among, in slot order. Default: the group's ready tasks."""
         order = self.sim.group_order[group]
-        return order[self.sim.task_status[order] == TaskStatus.READY]
+        return order[self.sim.task_status[order] == TASK_READY]
 
     def candidate_flags(self, tasks: np.ndarray) -> np.ndarray | None:
         """Which of ``tasks`` (task ids of any groups, each group's in its candidate order) are candidates now, as
@@ -127,7 +127,7 @@ class ControlProtocol(ABC):
         unknown)."""
         if type(self).candidates is not ControlProtocol.candidates:
             return None
-        return self.sim.task_status[tasks] == TaskStatus.READY
+        return self.sim.task_status[tasks] == TASK_READY
 
     @abstractmethod
     def choose(self, agent: int, task: int) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ces_env.core.protocols.base import ControlProtocol, register_control
 from ces_env.core.protocols.fifo import FifoServer
-from ces_env.types import AgentStatus, Instance, TaskStatus
+from ces_env.types import AGENT_CLAIMING, AGENT_FINISHED, AGENT_IDLE, AGENT_QUEUED, TASK_CLAIMED, TASK_READY, Instance
 
 if TYPE_CHECKING:
     from ces_env.config import CESConfig
@@ -48,7 +48,9 @@ class CentralizedControl(ControlProtocol):
         # the controller is the shared FIFO single server (ces_env.core.protocols.fifo); an assignment request is a
         # job without a service time: at the head it holds the server until the policy has decided (see _admit)
         self.server = FifoServer(sim, self._service_done, frozenset({_VALIDATE, _SHARE}), admit=self._admit)
-        self.deciding = np.full(n_groups, -1, dtype=np.int64)  # the agent whose assignment the policy decides
+        # per group, the agent whose assignment the policy decides (-1: none); a list, not an array: it is read at
+        # every event (has_deciders) and numpy's per-call overhead on a few elements dominated that
+        self.deciding: list[int] = [-1] * n_groups
         self.parked: list[list[int]] = [[] for _ in range(n_groups)]
         self._down_since = np.zeros(n_groups, dtype=np.int64)
         self._down_ticks = np.zeros(n_groups, dtype=np.int64)
@@ -62,14 +64,14 @@ class CentralizedControl(ControlProtocol):
     def agent_available(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
         self.sim.add_messages(1)  # the request to the controller
-        self.sim.agent_status[agent] = AgentStatus.QUEUED
+        self.sim.agent_status[agent] = AGENT_QUEUED
         self.server.push(group, _ASSIGN, agent, None)
 
     def task_deciders(self) -> list[int]:
-        return sorted(int(a) for a in self.deciding if a >= 0)
+        return sorted(a for a in self.deciding if a >= 0)
 
     def has_deciders(self) -> bool:
-        return bool((self.deciding >= 0).any())
+        return max(self.deciding, default=-1) >= 0
 
     def choose(self, agent: int, task: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
@@ -148,10 +150,10 @@ class CentralizedControl(ControlProtocol):
         """An assignment request at the head of the queue: the policy decides it (the server holds), or the agent is
         finished (its group is done) or parked until a task of the group is ready (the server goes on)."""
         if self.sim.group_remaining[group] == 0:
-            self.sim.agent_status[agent] = AgentStatus.FINISHED
+            self.sim.agent_status[agent] = AGENT_FINISHED
             return False
         if len(self.candidates(group)):
-            self.deciding[group] = agent
+            self.deciding[group] = int(agent)
             return True
         self.parked[group].append(agent)
         return False
@@ -244,7 +246,7 @@ class DecentralizedControl(ControlProtocol):
 
     def agent_available(self, agent: int) -> None:
         group = int(self.sim.instance.agent_group[agent])
-        self.sim.agent_status[agent] = AgentStatus.IDLE
+        self.sim.agent_status[agent] = AGENT_IDLE
         if len(self.candidates(group)):
             self.deciding.add(agent)
         else:
@@ -265,18 +267,16 @@ class DecentralizedControl(ControlProtocol):
         """Which of ``tasks`` are candidates (the observation builder asks for all groups' tasks at once)."""
         sim = self.sim
         status = sim.task_status[tasks]
-        in_flight = (status == TaskStatus.CLAIMED) & (
-            self.claim_time[tasks] + sim.config.claim_latency_ticks > sim.time
-        )
-        return (status == TaskStatus.READY) | in_flight
+        in_flight = (status == TASK_CLAIMED) & (self.claim_time[tasks] + sim.config.claim_latency_ticks > sim.time)
+        return (status == TASK_READY) | in_flight
 
     def choose(self, agent: int, task: int) -> None:
         sim = self.sim
         group = int(sim.instance.agent_group[agent])
         self.deciding.discard(agent)
         sim.add_messages(int(sim.group_size[group]) - 1)  # the claim broadcast
-        sim.agent_status[agent] = AgentStatus.CLAIMING
-        if sim.task_status[task] == TaskStatus.READY:
+        sim.agent_status[agent] = AGENT_CLAIMING
+        if sim.task_status[task] == TASK_READY:
             sim.reserve(task, agent)
             self.claim_time[task] = sim.time
             self.claim_lost[agent] = False
