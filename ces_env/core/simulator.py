@@ -141,6 +141,8 @@ class CESSimulator:
         self.knows = np.zeros((n, instance.n_classes), dtype=bool)
         self.submitted_path: list[np.ndarray | None] = [None] * n
         self.group_size = np.bincount(instance.agent_group, minlength=l)
+        # each group's agents, sorted (knowledge sharing reads them at every completion: computed once, not per event)
+        self._group_members = [np.flatnonzero(instance.agent_group == g) for g in range(l)]
         self.move_ticks = np.maximum(1, np.ceil(1.0 / instance.agent_speed - 1e-9)).astype(np.int64)
         # steered exploration state: position, the path from the start (a stack: in a tree, stepping back pops it),
         # visited cells and moves made
@@ -219,27 +221,30 @@ class CESSimulator:
         ``wait_ticks``. If nothing at all is pending and only waiting agents could act, they are asked again at once
         with waiting masked out (:attr:`must_act`); if they wait even so, the episode is truncated (:attr:`stalled`).
         """
+        # locals for the per-event loop (attribute lookups were a visible share of it); none of them is reassigned
+        events, control, trace, pop = self._events, self.control, self.trace, heapq.heappop
         while not (self.terminated or self.truncated):
-            self._wake_changed_groups()
-            if self.steering_due or self.control.has_deciders():
+            if self._changed_groups:
+                self._wake_changed_groups()
+            if self.steering_due or control.has_deciders():
                 return
-            if not self._events:
+            if not events:
                 self._on_quiescence()
                 continue
-            next_time = self._events[0][0]
-            if self.trace is not None:  # changes made by decisions and wake-ups, before time moves on
-                self.trace.record(self.time)
+            next_time = events[0][0]
+            if trace is not None:  # changes made by decisions and wake-ups, before time moves on
+                trace.record(self.time)
             if next_time > self.max_ticks:
                 self.time = self.max_ticks
                 self.truncated = True
                 return
             self.time = next_time
             self._forced_round = False
-            while self._events and self._events[0][0] == next_time and not (self.terminated or self.truncated):
-                _, _, action, argument = heapq.heappop(self._events)
+            while events and events[0][0] == next_time and not (self.terminated or self.truncated):
+                _, _, action, argument = pop(events)
                 action(argument)
-                if self.trace is not None:
-                    self.trace.record(next_time)
+                if trace is not None:
+                    trace.record(next_time)
 
     @property
     def events_scheduled(self) -> int:
@@ -252,6 +257,8 @@ class CESSimulator:
 
     def move_deciders(self) -> np.ndarray:
         """Agents that must choose a maze move now (steered mode), sorted by id."""
+        if not self.steering_due:  # the usual case outside the steered mode: no sort, no list
+            return np.zeros(0, dtype=np.int64)
         return np.array(sorted(self.steering_due), dtype=np.int64)
 
     def candidates(self, group: int) -> np.ndarray:
@@ -279,7 +286,7 @@ class CESSimulator:
             else:
                 self.agent_task[agent] = int(cands[choice])
                 self.control.choose(agent, int(cands[choice]))
-        for agent in self.move_deciders().tolist():
+        for agent in sorted(self.steering_due):  # the move deciders, by id
             self.steering_due.discard(agent)
             self._move(agent, WAIT if moves is None else moves.get(agent, WAIT))
 
@@ -583,7 +590,7 @@ class CESSimulator:
         if mode == "none":
             learners = np.array([agent])
         elif mode == "group":
-            learners = np.flatnonzero(self.instance.agent_group == self.instance.agent_group[agent])
+            learners = self._group_members[int(self.instance.agent_group[agent])]
         else:
             learners = np.arange(self.instance.n_agents)
         self.messages += len(learners) - 1  # the solution is sent to every learner but the solver

@@ -80,7 +80,8 @@ class FifoServer:
     def serve_next(self, group: int) -> None:
         """Start the next queued job if the server is up, idle and not holding for a decision."""
         queue = self.queue[group]
-        while self.job[group] is None and not self.held[group] and not self.down[group] and queue:
+        # the queue first: it is often empty, and the other tests index numpy arrays (side-effect free, any order)
+        while queue and self.job[group] is None and not self.held[group] and not self.down[group]:
             kind, agent, ticks = queue.popleft()
             if ticks is None:
                 self.held[group] = self._admit(group, kind, agent)
