@@ -1,6 +1,7 @@
 """What a learned slot policy uses and where it departs from CES: permutation importance and choice statistics.
 
     python train/analyze_policy.py --policy ppo:train/checkpoints/ppo_shared_small.zip --episodes 30
+    python train/analyze_policy.py --policy rllib:train/checkpoints/rllib_ppo_small.pt --episodes 30
 
 1. **Decisions.** The policy plays ``--episodes`` greedy episodes of its training family on validation seeds
    (``VALIDATION_SEED_BASE + i``: never evaluation seeds), and every decision (the chooser's observation, mask and
@@ -61,12 +62,22 @@ def feature_groups(n_slots: int) -> dict[str, list[int]]:
     return groups
 
 
+def greedy_batch_actions(policy: CheckpointPolicy, obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """The policy's greedy actions for a batch of recorded decisions, whatever its family's model: a MaskablePPO
+    model (``ppo:``) or a plain torch network (``rllib:``), which have different batch interfaces."""
+    from ces_baselines.rllib_policy import MaskedActorCritic, greedy_network_actions
+
+    if isinstance(policy.model, MaskedActorCritic):
+        return greedy_network_actions(policy.model, obs, masks)
+    from ces_baselines.learned import greedy_masked_actions
+
+    return greedy_masked_actions(policy.model, obs, masks)
+
+
 def permutation_importance(
     policy: CheckpointPolicy, obs: np.ndarray, masks: np.ndarray, actions: np.ndarray, repeats: int, seed: int
 ) -> dict[str, float]:
     """Share of decisions whose greedy action changes when a feature's columns are shuffled across decisions."""
-    from ces_baselines.learned import greedy_masked_actions
-
     rng = np.random.default_rng(seed)
     n_slots = int(policy.metadata["env_config"]["n_candidates"])
     out = {}
@@ -76,7 +87,7 @@ def permutation_importance(
             shuffled = obs.copy()
             order = rng.permutation(len(obs))
             shuffled[:, columns] = obs[order][:, columns]
-            changed.append(np.mean(greedy_masked_actions(policy.model, shuffled, masks) != actions))
+            changed.append(np.mean(greedy_batch_actions(policy, shuffled, masks) != actions))
         out[name] = float(np.mean(changed))
     return out
 

@@ -146,8 +146,38 @@ def _prepare_run(args) -> list[Job]:
     return make_jobs(policies, args.preset, range(args.seed_offset, args.seed_offset + args.seeds), overrides)
 
 
+def held_out_seed_warnings(policies: list[str], first_seed: int, n_seeds: int) -> list[str]:
+    """One line per learned policy (``FAMILY:PATH``) whose run reaches seeds at or above ``EVAL_SEED_LIMIT``, naming
+    what of its sidecar's validation seeds and training range (``>= TRAIN_SEED_FLOOR``) the run plays: results there
+    are not held out. A warning, not a refusal: measuring on training instances can be what the user wants."""
+    from ces_baselines.learned import EVAL_SEED_LIMIT, TRAIN_SEED_FLOOR, is_learned_name, read_sidecar
+
+    last = first_seed + n_seeds - 1
+    if last < EVAL_SEED_LIMIT:
+        return []
+    warnings = []
+    for policy in policies:
+        if not is_learned_name(policy):
+            continue
+        validation = (read_sidecar(policy.partition(":")[2]).get("seeds") or {}).get("validation") or []
+        overlaps = []
+        if len(validation) == 2 and first_seed <= validation[1] and last >= validation[0]:
+            overlaps.append(f"validation seeds {validation[0]}..{validation[1]}")
+        if last >= TRAIN_SEED_FLOOR:
+            overlaps.append(f"training range (>= {TRAIN_SEED_FLOOR:,})")
+        played = f", which include its {' and '.join(overlaps)}" if overlaps else ""
+        warnings.append(
+            f"warning: {policy} plays seeds {first_seed}..{last}, not all below EVAL_SEED_LIMIT={EVAL_SEED_LIMIT:,} "
+            f"(the held-out evaluation seeds){played}; choose --seed-offset/--seeds to stay below it"
+        )
+    return warnings
+
+
 def _cmd_run(args, extra: list[str]) -> int:
     jobs = _prepare_run(args)
+    policies = list(dict.fromkeys(p.strip() for p in args.policy.split(",") if p.strip()))
+    for warning in held_out_seed_warnings(policies, args.seed_offset, args.seeds):
+        print(warning, file=sys.stderr)
     args.running = True  # from here on a ValueError is a failure of an episode: let its traceback show (but a
     # ConfigError is a scenario an episode refused, e.g. DPOP's group limit at reset: one line, the saved rows stay)
     try:

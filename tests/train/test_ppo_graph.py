@@ -13,6 +13,7 @@ import numpy as np
 import ppo_graph  # noqa: E402  (train/ is put on sys.path by tests/train/conftest.py)
 import pytest
 import torch
+from dataclass_cli import build_parser, field_docstrings, parse_args
 
 import ces_env
 from ces_baselines.graph_policy import (
@@ -234,6 +235,20 @@ def test_training_runs_a_few_hundred_decisions_then_evaluates_through_the_harnes
         dataclasses.replace(args, resume=args.out, total_decisions=data["decisions"] + 100, eval_seeds=0), argv=[]
     )
     assert resumed["decisions"] >= data["decisions"] + 100
+    run_dir = Path(args.log_dir) / Path(sidecar["training"]["run_dir"]).name
+    assert any(p.stat().st_size > 0 for p in run_dir.glob("events.out.tfevents.*"))  # TensorBoard scalars
+
+
+def test_every_argument_has_a_docstring_and_a_flag():
+    docs = field_docstrings(ppo_graph.Args)
+    names = [f.name for f in dataclasses.fields(ppo_graph.Args)]
+    assert set(names) == set(docs) and all(docs.values())
+    help_text = build_parser(ppo_graph.Args).format_help()
+    assert "--bc-teacher" in help_text and "--total-decisions" in help_text
+    args = parse_args(ppo_graph.Args, ["--seed", "7", "--total-decisions", "500"])
+    assert args.seed == 7 and args.total_decisions == 500
+    with pytest.raises(SystemExit):
+        parse_args(ppo_graph.Args, ["--seed", "seven"])
 
 
 def test_the_same_seed_trains_the_same_network(tmp_path):

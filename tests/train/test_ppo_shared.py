@@ -79,6 +79,23 @@ def test_training_runs_a_few_hundred_decisions_then_evaluates_through_the_harnes
     assert learned["seeds"] == 2 and learned["truncated"] == 0
     assert np.isfinite(learned["pct_vs_ces-decentralized"])
     assert "vs ces-decentralized" in capsys.readouterr().out
+    run_dir = Path(args.log_dir) / Path(sidecar["training"]["run_dir"]).name
+    assert any(p.stat().st_size > 0 for p in run_dir.rglob("events.out.tfevents.*"))  # TensorBoard scalars
+
+    # --resume continues the checkpoint's step count (and optimizer) for total_decisions more; the checkpoint is the
+    # best validation's (keep_best), so its count may be below the run's
+    from sb3_contrib import MaskablePPO
+
+    saved_decisions = MaskablePPO.load(args.out, device="cpu").num_timesteps
+    assert 0 < saved_decisions <= summary["decisions"]
+    resumed = ppo_shared.main(
+        dataclasses.replace(
+            args, resume=args.out, out=str(tmp_path / "resumed.zip"), total_decisions=128, eval_seeds=0
+        ),
+        argv=[],
+    )
+    assert resumed["decisions"] >= saved_decisions + 128
+    assert read_sidecar(tmp_path / "resumed.zip")["args"]["resume"] == args.out
 
 
 def test_training_is_seeded(tmp_path):

@@ -160,6 +160,52 @@ def test_the_export_is_the_trained_slot_network(trained):
         assert torch.allclose(values, network.value(observations))
 
 
+@pytest.mark.ray
+def test_the_same_seed_trains_the_same_weights_with_sampling_in_this_process(tmp_path):
+    """With --num-env-runners 0 every episode is sampled here, so two runs in one process (one string-hash seed,
+    rllib_ppo.HASH_SEED's concern) give the same decisions, episode ETs and weights: nothing else is left to chance.
+    (With remote env runners the workers' hash seed must match too: start_ray passes it; measured, not tested here.)"""
+    import ray
+
+    runs = []
+    for run in ("a", "b"):
+        args = tiny_args(tmp_path / run, validation_episodes=0, keep_best=False)
+        started = not ray.is_initialized()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+            if started:
+                ray.init(num_cpus=1, include_dashboard=False, object_store_memory=100 * 1024**2, log_to_driver=False)
+            try:
+                summary = rllib_ppo.main(args, argv=[])
+            finally:
+                if started:
+                    ray.shutdown()
+        runs.append((summary["history"], load_network(args.out).state_dict()))
+    (history_a, weights_a), (history_b, weights_b) = runs
+    assert history_a == history_b and history_a[0]["decisions"] >= 200
+    assert weights_a.keys() == weights_b.keys()
+    for key in weights_a:
+        assert np.array_equal(weights_a[key].numpy(), weights_b[key].numpy()), key
+
+
+def test_the_script_fixes_the_string_hash_seed_of_itself_and_of_its_ray_workers(monkeypatch):
+    """RLlib iterates sets of agent ids: a run replays only under one PYTHONHASHSEED (rllib_ppo.HASH_SEED)."""
+    calls = []
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    monkeypatch.setattr(rllib_ppo.os, "execv", lambda exe, argv: calls.append(argv))
+    rllib_ppo.with_fixed_hash_seed(["train/rllib_ppo.py", "--seed", "3"])
+    assert calls == [[sys.executable, "train/rllib_ppo.py", "--seed", "3"]]
+    assert rllib_ppo.os.environ["PYTHONHASHSEED"] == rllib_ppo.HASH_SEED
+    rllib_ppo.with_fixed_hash_seed(["train/rllib_ppo.py"])  # already set (by the user or the re-run): runs on
+    assert len(calls) == 1
+    inits = []
+    monkeypatch.setattr(rllib_ppo.ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(rllib_ppo.ray, "init", lambda **kwargs: inits.append(kwargs))
+    assert rllib_ppo.start_ray(rllib_ppo.Args(ray_address="auto"))
+    assert rllib_ppo.start_ray(rllib_ppo.Args(num_cpus=1))
+    assert [i["runtime_env"]["env_vars"]["PYTHONHASHSEED"] for i in inits] == [rllib_ppo.HASH_SEED] * 2
+
+
 # ------------------------------------------------------------------------------------------------------ no Ray needed
 class _Context(dict):
     """What RLlib hands an env creator: the env_config dict with the env runner's index."""
