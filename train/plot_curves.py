@@ -3,7 +3,8 @@
     python train/plot_curves.py runs/ppo_shared_small_decentralized_s1/curve.csv --out reports/learned_curve.png \\
         --reference ces-decentralized=1505 --reference knowledge-aware=1294
 
-Training episodes (sampled actions) are drawn as a rolling mean over ``--window`` episodes; greedy validation points
+Training episodes (sampled actions) are drawn as a rolling mean over about ``--window`` episodes (over iterations
+holding as many for rllib_ppo.py's curve, which has one row per iteration); greedy validation points
 (on the validation seeds) as markers. ``--reference NAME=ET`` draws a scripted policy's mean ET on the same validation
 seeds as a horizontal line (the sidecar's ``training.validation_references`` holds them).
 """
@@ -35,6 +36,15 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
+def rows_for_episodes(train: list[dict[str, float]], window: int) -> int:
+    """Rows that hold about ``window`` episodes: ppo_shared.py and ppo_graph.py write one row per episode,
+    rllib_ppo.py one per iteration (the mean ET of its ~20 episodes), whose 56 rows would otherwise be averaged into
+    a single point."""
+    episodes = np.array([r.get("episodes", np.nan) for r in train])
+    per_row = np.nanmean(np.diff(episodes)) if len(episodes) > 1 and np.isfinite(episodes).all() else 1.0
+    return max(1, round(window / max(float(per_row), 1.0)))
+
+
 X_LABELS = {"decisions": "decisions (learner steps)", "agent_steps": "agent-steps"}
 
 
@@ -61,7 +71,7 @@ def plot(
             train = data.get("train", [])
             if train:
                 steps = np.array([r[x] for r in train])
-                smooth = rolling_mean(np.array([r["ET"] for r in train]), window)
+                smooth = rolling_mean(np.array([r["ET"] for r in train]), rows_for_episodes(train, window))
                 ax.plot(steps[len(steps) - len(smooth) :], smooth, color=color, alpha=0.5, label=f"{label}: training")
             validation = data.get("validation", [])
             if validation:

@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from analyze_policy import departures, feature_groups  # noqa: E402
 from evaluate import SUITES, compare, paired_relative  # noqa: E402
 from plot_curves import main as plot_main  # noqa: E402
-from plot_curves import read_curve  # noqa: E402
+from plot_curves import read_curve, rows_for_episodes  # noqa: E402
 from vec_processes import ProcessVecEnv, worker_seeds  # noqa: E402
 
 from ces_baselines.learned_nets import N_AGENT, N_SLOT, SlotScoringExtractor  # noqa: E402
@@ -122,6 +122,16 @@ def test_the_learning_curve_plot_reads_curve_csv(tmp_path):
     out = tmp_path / "curve.png"
     plot_main([f"run={curve}", "--out", str(out), "--reference", "ces=1000", "--ymax", "2000", "--window", "5"])
     assert out.stat().st_size > 1000
+
+
+def test_rllib_curves_with_one_row_per_iteration_are_smoothed_over_as_many_episodes():
+    """ppo_shared.py/ppo_graph.py write a row per episode, rllib_ppo.py a row per iteration of ~20 episodes: the
+    rolling window counts episodes, so an RLlib curve of 56 rows is a line, not one averaged point."""
+    per_episode = [{"episodes": float(i)} for i in range(1, 300)]
+    per_iteration = [{"episodes": float(20 * i)} for i in range(1, 57)]
+    assert rows_for_episodes(per_episode, 200) == 200
+    assert rows_for_episodes(per_iteration, 200) == 10
+    assert rows_for_episodes([{"ET": 1.0}], 200) == 200  # no episodes column: a row is an episode
 
 
 def test_departures_count_the_choices_against_the_features():
