@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -229,7 +229,7 @@ class GraphPolicyNet(nn.Module):
         self.wait = nn.Sequential(nn.Linear(4 * h, h), nn.Tanh(), nn.Linear(h, 1))
         self.value = nn.Sequential(nn.Linear(3 * h, h), nn.Tanh(), nn.Linear(h, 1))
         with torch.no_grad():  # start by waiting rarely (p = 0.27): a wait is only right in particular states
-            self.wait[-1].bias.fill_(-1.0)
+            cast(nn.Linear, self.wait[-1]).bias.fill_(-1.0)
 
     def task_states(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """(per-node final states (N, H), agent embeddings (B, H))."""

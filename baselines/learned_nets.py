@@ -12,7 +12,7 @@ observation. A checkpoint made with it loads with ``MaskablePPO.load`` wherever 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
@@ -39,6 +39,8 @@ class SlotScoringExtractor(nn.Module):
     """The ``mlp_extractor`` of :class:`SlotScoringPolicy`: the actor's "latent" is the action logits themselves
     (``latent_dim_pi = 1 + K``: wait, then the K slots); the critic's latent is an MLP over the observation."""
 
+    position: torch.Tensor  # a registered buffer (declared for the type checker: nn.Module's attributes are untyped)
+
     def __init__(
         self, observation_size: int, n_slots: int, hidden: int, critic_arch: list[int], activation: type[nn.Module]
     ):
@@ -61,7 +63,7 @@ class SlotScoringExtractor(nn.Module):
 
     def output_layers(self) -> list[nn.Linear]:
         """The last linear layers of the logits (initialised small, so that the first policy is near uniform)."""
-        return [self.slot_out[-1], self.wait_out[-1]]
+        return [cast(nn.Linear, self.slot_out[-1]), cast(nn.Linear, self.wait_out[-1])]
 
     def forward_actor(self, features: torch.Tensor) -> torch.Tensor:
         batch = features.shape[0]
@@ -103,7 +105,8 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
         arch = self.net_arch
         critic = list(arch.get("vf", [64, 64]) if isinstance(arch, dict) else (arch or [64, 64]))
         size = int(self.features_dim)
-        self.mlp_extractor = SlotScoringExtractor(
+        # SB3 types the attribute as its MlpExtractor; ours has the same interface (latent sizes, forward_*)
+        self.mlp_extractor = SlotScoringExtractor(  # type: ignore[assignment]
             size, (size - N_AGENT) // N_SLOT, self.slot_hidden, critic, self.activation_fn
         )
 
@@ -111,10 +114,13 @@ class SlotScoringPolicy(MaskableActorCriticPolicy):
         super()._build(lr_schedule)
         self.action_net = nn.Identity()  # the extractor's actor latent is already the logits
         if self.ortho_init:
-            for layer in self.mlp_extractor.output_layers():
+            for layer in cast(SlotScoringExtractor, self.mlp_extractor).output_layers():
                 nn.init.orthogonal_(layer.weight, gain=0.01)
                 nn.init.zeros_(layer.bias)
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        # as SB3 does: its optimizer_class is typed as the Optimizer base, whose constructor takes no lr
+        self.optimizer = self.optimizer_class(  # type: ignore[call-arg]
+            self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()

@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
 
 import numpy as np
 
 from ces_env.wrappers import SB3VecEnv
 
-SCENARIOS = {
+SCENARIOS: dict[str, dict[str, Any]] = {
     "small": {"preset": "small"},
     "small, decentralized": {"preset": "small-decentralized"},
     "50 agents (10 groups, 500 tasks, 20x20)": {"n_agents": 50, "n_groups": 10, "n_tasks": 500, "maze_size": 20},

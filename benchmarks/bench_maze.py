@@ -49,7 +49,7 @@ def time_maze(size: int, repeats: int, seed: int) -> dict:
         explore_ms.append((t2 - t1) * 1e3)
         moves.append(exploration.moves)
         solution_lengths.append(maze.solution_length)
-    result = {"size": size, "repeats": repeats}
+    result: dict[str, float] = {"size": size, "repeats": repeats}
     total_ms = np.add(generate_ms, explore_ms)
     for name, samples in (("generate", generate_ms), ("explore", explore_ms), ("total", total_ms)):
         result[f"{name}_median_ms"] = float(np.median(samples))

@@ -158,15 +158,13 @@ def play_detail(job: Job) -> EpisodeDetail:
     """Play ``job`` (the harness's own config and seed, so the same episode as its row) and read the simulator."""
     env = parallel_env(config=job.config())
     result = run_episode(policy_class(job.policy)(), env, job.seed)
-    if result.metrics is None:
-        raise RuntimeError(f"{job.policy} seed {job.seed}: the episode did not end")
     sim = env.unwrapped.sim
     stats = sim.control.mechanism_stats()
     return EpisodeDetail(
         job.policy,
         job.seed,
-        int(result.metrics["ET"]),
-        tuple(int(t) for t in result.metrics["ET_g"]),
+        int(result.metric("ET")),
+        tuple(int(t) for t in result.metric("ET_g")),
         int(stats["rounds"]),
         int(stats["awards"]),
         int(stats["negotiation_ticks"]),
@@ -253,7 +251,7 @@ def metrics_table(results: dict[str, list[dict] | str]) -> list[str]:
     return lines
 
 
-def slope(agents: Sequence[int], values: Sequence[float]) -> float:
+def slope(agents: Sequence[int], values: Sequence[float] | np.ndarray) -> float:
     """Least-squares slope of log(value) on log(agents): messages ~ agents^slope."""
     return float(np.polyfit(np.log(agents), np.log(values), 1)[0])
 

@@ -55,6 +55,12 @@ class EpisodeResult:
     step_cpu_seconds: float
     infos: Infos  # the last infos the env returned (those of reset if no step was taken)
 
+    def metric(self, name: str) -> Any:
+        """The final value of metric ``name``; a RuntimeError if ``max_steps`` stopped the episode first."""
+        if self.metrics is None:
+            raise RuntimeError(f"no final {name}: max_steps stopped the episode after {self.env_steps} steps")
+        return self.metrics[name]
+
 
 def run_episode(
     policy: Policy,

@@ -52,7 +52,7 @@ def record_decisions(name: str, seeds: list[int]) -> tuple[GraphPPOPolicy, list[
 
     policy = Recording()
     config = make_config(None, **policy.metadata["env_config"])
-    ets = [float(run_episode(Recording(), config, seed).metrics["ET"]) for seed in seeds]
+    ets = [float(run_episode(Recording(), config, seed).metric("ET")) for seed in seeds]
     return policy, rows, np.asarray(actions), ets
 
 

@@ -47,7 +47,7 @@ def record_decisions(name: str, config, seeds) -> tuple[np.ndarray, np.ndarray, 
                 )
             return actions
 
-    ets = [run_episode(Recording(), config, seed).metrics["ET"] for seed in seeds]
+    ets = [run_episode(Recording(), config, seed).metric("ET") for seed in seeds]
     obs = np.stack([r[0] for r in rows]).astype(np.float32)
     masks = np.stack([r[1] for r in rows]).astype(bool)
     actions = np.array([int(r[2]) for r in rows])
@@ -92,7 +92,7 @@ def permutation_importance(
     return out
 
 
-def _share(event: np.ndarray, condition: np.ndarray) -> float:
+def _share(event: np.ndarray, condition: np.ndarray | np.bool_) -> float:
     """Share of the decisions meeting ``condition`` where ``event`` happened (nan when none meets it)."""
     return float(np.mean(event[condition])) if condition.any() else float("nan")
 

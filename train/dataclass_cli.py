@@ -15,9 +15,12 @@ import inspect
 import textwrap
 import types
 import typing
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def field_docstrings(cls: type) -> dict[str, str]:
@@ -70,7 +73,7 @@ def build_parser(cls: type, description: str | None = None) -> argparse.Argument
     )
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default_factory() if callable(f.default_factory) else f.default  # MISSING is not callable
         help_text = f"{docs.get(f.name, '')} (default: {default!r})"
         annotation, optional = _optional_inner(hints[f.name])
         origin = typing.get_origin(annotation)

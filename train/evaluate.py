@@ -112,7 +112,7 @@ def reference_validation(config: CESConfig, seeds: Sequence[int]) -> dict[str, f
         clean = config.to_dict()
         clean.update(cls.required_config)
         cfg = make_config(None, **clean)
-        means[name] = float(np.mean([run_episode(cls(), cfg, seed).metrics["ET"] for seed in seeds]))
+        means[name] = float(np.mean([run_episode(cls(), cfg, seed).metric("ET") for seed in seeds]))
     return means
 
 

@@ -189,7 +189,7 @@ def validation_seeds(args: Args) -> list[int]:
     return [VALIDATION_SEED_BASE + i for i in range(args.validation_episodes)]
 
 
-def interval_reward(elapsed: np.ndarray | int, gamma: float, scale: float) -> np.ndarray:
+def interval_reward(elapsed: np.ndarray | float, gamma: float, scale: float) -> np.ndarray:
     """Discounted time reward of ``elapsed`` ticks: ``-(1 + g + ... + g^(e-1)) / scale`` (``-e / scale`` at g = 1)."""
     e = np.asarray(elapsed, dtype=np.float64)
     if gamma == 1.0:
@@ -311,7 +311,7 @@ def teacher_decisions(
     return rows, np.asarray(actions, dtype=np.int64), np.asarray(returns, dtype=np.float32), ets, agent_steps
 
 
-def behaviour_cloning(trainer: Trainer, seeds: list[int]) -> dict[str, float]:
+def behaviour_cloning(trainer: Trainer, seeds: list[int]) -> dict[str, Any]:
     """Fit the policy to the teacher's actions (cross-entropy) and the value head to its returns."""
     args = trainer.args
     rows, actions, returns, ets, agent_steps = teacher_decisions(args, trainer.config, seeds)
@@ -640,9 +640,9 @@ def main(args: Args, argv: list[str] | None = None) -> dict[str, Any]:
     warm_start: dict[str, Any] = {}
     try:
         if args.bc_teacher and not args.resume:
-            seeds = [int(trainer.rng.integers(TRAIN_SEED_FLOOR, MAX_SEED)) for _ in range(args.bc_episodes)]
-            trainer.min_train_seed = min([trainer.min_train_seed, *seeds])
-            warm_start = behaviour_cloning(trainer, seeds)
+            bc_seeds = [int(trainer.rng.integers(TRAIN_SEED_FLOOR, MAX_SEED)) for _ in range(args.bc_episodes)]
+            trainer.min_train_seed = min([trainer.min_train_seed, *bc_seeds])
+            warm_start = behaviour_cloning(trainer, bc_seeds)
             if args.validation_episodes:
                 warm_start["validation_ET"] = trainer.validate()
         while trainer.decisions < args.total_decisions:

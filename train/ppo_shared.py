@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling scripts (eva
 
 from dataclass_cli import parse_args  # noqa: E402
 from evaluate import REPO_ROOT, reference_validation  # noqa: E402
+from stable_baselines3.common.vec_env import VecEnv  # noqa: E402
 from vec_processes import ProcessVecEnv  # noqa: E402
 
 from ces_baselines.learned import (  # noqa: E402
@@ -293,7 +294,7 @@ class CurveLogger(BaseCallback):
         self.curve_file.close()
 
 
-def make_model(args: Args, env: SB3VecEnv, run_dir: Path) -> MaskablePPO:
+def make_model(args: Args, env: VecEnv, run_dir: Path) -> MaskablePPO:
     if args.activation not in ACTIVATIONS:
         raise ValueError(f"--activation: {args.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
     learning_rate: Any = args.learning_rate

@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
@@ -45,7 +46,8 @@ def _worker(remote: Connection, parent: Connection, n_envs: int, seed: int | Non
                 elif kind == "get_attr":
                     remote.send(env.get_attr(name, local))
                 elif kind == "set_attr":
-                    remote.send(env.set_attr(name, args[0], local))
+                    env.set_attr(name, args[0], local)
+                    remote.send(None)
                 else:
                     remote.send(env.env_method(name, *args, indices=local, **kwargs))
             elif command == "close":
@@ -86,7 +88,8 @@ class ProcessVecEnv(VecEnv):
             child.close()
             self.remotes.append(remote)
             self.processes.append(process)
-        self._masks = np.zeros((n_envs, int(action_space.n)), dtype=bool)
+        assert isinstance(action_space, spaces.Discrete)  # SB3VecEnv's action space: one discrete choice per row
+        self._masks = np.zeros((n_envs, int(action_space.n)), dtype=np.bool_)
         self.closed = False
         super().__init__(n_envs, observation_space, action_space)
 

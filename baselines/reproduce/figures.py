@@ -137,7 +137,7 @@ def analyze_figure3(results, out: Path, scale: Scale) -> Section:
     )
     counts = list(scale.fig3_task_counts)
     lines = []
-    gaps = {"lds": [], "hds": []}
+    gaps: dict[str, list[float]] = {"lds": [], "hds": []}
     for m in counts:
         line = [str(m)]
         for system in ("lds", "hds"):
