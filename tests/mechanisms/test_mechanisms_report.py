@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-REPORT = Path(__file__).resolve().parents[2] / "benchmarks" / "mechanisms_report.py"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+REPORT = BENCHMARKS / "mechanisms_report.py"
+sys.path.insert(0, str(BENCHMARKS))  # the report's parts: benchmarks/mechanism_comparison/
+from mechanism_comparison.design import POLICIES, TINY_SWEEPS, Scale  # noqa: E402
+from mechanism_comparison.glossary import grouped  # noqa: E402
+from mechanism_comparison.tables import scale_fit  # noqa: E402
 
 # A fault report with the two tables' shapes (9 and 6 columns), as benchmarks/faults_report.py writes them.
 FAULTS = """\
@@ -34,7 +39,6 @@ FAULTS = """\
 def load_report():
     spec = importlib.util.spec_from_file_location("mechanisms_report", REPORT)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["mechanisms_report"] = module  # dataclasses resolve their module by name
     spec.loader.exec_module(module)
     return module
 
@@ -83,7 +87,7 @@ CI = re.compile(r"^-?[\d,.]+ ± [\d,.]+$")
 PAIRED = re.compile(r"^(—|[+-]\d+ \[[+-]\d+, [+-]\d+\]( \((lower|higher)\))?)$")
 
 
-def test_the_main_tables_have_every_policy_with_intervals_and_paired_differences(report, tiny_run):
+def test_the_main_tables_have_every_policy_with_intervals_and_paired_differences(tiny_run):
     text, _, _ = tiny_run
     for graph in ("LDS", "HDS"):
         heading = next(line for line in text.splitlines() if line.startswith(f"## {graph}, preset"))
@@ -99,16 +103,16 @@ def test_the_main_tables_have_every_policy_with_intervals_and_paired_differences
             "makespan ratio",
             "ΔET vs ces-decentralized [95% CI]",
         ]
-        assert [r[0] for r in rows] == list(report.POLICIES)
+        assert [r[0] for r in rows] == list(POLICIES)
         for row in rows:
             assert all(CI.match(c) for c in row[2:7]), row
             assert PAIRED.match(row[7]), row
         assert dict((r[0], r[7]) for r in rows)["ces-decentralized"] == "—"
 
 
-def test_each_scale_sweep_has_a_messages_and_an_et_table_with_intervals(report, tiny_run):
+def test_each_scale_sweep_has_a_messages_and_an_et_table_with_intervals(tiny_run):
     text, _, _ = tiny_run
-    for name, scales in report.TINY_SWEEPS.items():
+    for name, scales in TINY_SWEEPS.items():
         at = text.index(f"### Sweep: {name}")
         section = text[at:]
         labels = [s.label for s in scales]
@@ -123,7 +127,7 @@ def test_each_scale_sweep_has_a_messages_and_an_et_table_with_intervals(report, 
         ]
         for table in (messages, ets):
             rows = table[2:]
-            assert [r[0] for r in rows] == list(report.POLICIES)
+            assert [r[0] for r in rows] == list(POLICIES)
             for row in rows:
                 # a refusal (DPOP, VCG above their limits) is written as such, never as a number
                 assert all(CI.match(c) or c == "refused" for c in row[1 : 1 + len(labels)]), row
@@ -166,23 +170,23 @@ def test_the_reading_explains_the_contract_net_double_auction_equality_and_the_g
     assert seconds < 120  # CI budget (11-20 s measured on the shared, loaded dev machine)
 
 
-def test_scale_fit_is_per_seed_and_paired(report):
+def test_scale_fit_is_per_seed_and_paired():
     """messages = c_seed * agents^2 on every seed: k = 2 exactly whatever c; ET doubling: growth 2."""
-    scales = [report.Scale(8, 2, 1), report.Scale(16, 4, 1), report.Scale(32, 8, 1)]
+    scales = [Scale(8, 2, 1), Scale(16, 4, 1), Scale(32, 8, 1)]
 
     def rows(agents: int) -> list[dict]:
         return [{"seed": seed, "messages": (seed + 1) * agents**2, "ET": 10 * agents} for seed in range(3)]
 
     by_scale = {s: {"p": rows(s.agents)} for s in scales}
-    fit = report.scale_fit(by_scale, "p")
+    fit = scale_fit(by_scale, "p")
     assert fit.points == 3
     assert fit.k_per_seed == pytest.approx([2.0, 2.0, 2.0])
     assert fit.growth_per_seed == pytest.approx([4.0, 4.0, 4.0])
     by_scale[scales[2]]["p"] = "refused"
-    assert report.scale_fit(by_scale, "p").points == 2
+    assert scale_fit(by_scale, "p").points == 2
     by_scale[scales[1]]["p"] = "refused"
-    assert report.scale_fit(by_scale, "p").k_per_seed.size == 0  # one point: no slope
+    assert scale_fit(by_scale, "p").k_per_seed.size == 0  # one point: no slope
 
 
-def test_controls_with_the_same_value_are_listed_together(report):
-    assert report.grouped({"a": "0", "b": "1", "c": "0"}) == "0 (a, c); 1 (b)"
+def test_controls_with_the_same_value_are_listed_together():
+    assert grouped({"a": "0", "b": "1", "c": "0"}) == "0 (a, c); 1 (b)"
