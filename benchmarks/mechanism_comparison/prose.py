@@ -18,7 +18,7 @@ from .tables import ci_text, column, first_refused_group, mean_of, size_sweep_ro
 
 
 def reading(main: dict[str, dict], fitted: dict, faults: FaultNumbers) -> list[str]:
-    """The facts the written reading rests on, computed (the prose around them is in ``write_report``)."""
+    """The facts the written reading rests on, computed (the prose around them is in :func:`prose`)."""
     lines = []
     for graph in GRAPHS:
         results = main[graph]
