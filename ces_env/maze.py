@@ -380,6 +380,18 @@ class Maze:
         if reason is not None:
             raise ValueError(f"invalid solution: {reason}")
 
+    @classmethod
+    def _generated(cls, passages: np.ndarray, start: int, target: int, solution: np.ndarray) -> Maze:
+        """A maze :func:`generate_maze` has just built, without ``__post_init__``'s checks: the generator's kernels
+        give a read-only uint8 grid closed at the border and an int32 solution walked through it (tests/test_maze.py
+        checks their output), and re-checking cost a third of a maze's generation at every reset (issue 12)."""
+        maze = object.__new__(cls)
+        object.__setattr__(maze, "passages", passages)
+        object.__setattr__(maze, "start", start)
+        object.__setattr__(maze, "target", target)
+        object.__setattr__(maze, "solution", solution)
+        return maze
+
     def __reduce__(self):
         # Rebuild through __init__ so unpickled arrays are read-only again.
         return (Maze, (self.passages, self.start, self.target, self.solution))
@@ -434,7 +446,7 @@ def generate_maze(height: int, width: int, rng: np.random.Generator) -> Maze:
     target = int(rng.integers(n_cells - 1))
     target += target >= start  # uniform over the other cells
     _, solution, _ = _dfs_kernel(passages.ravel(), width, start, target, _NO_CELL_ORDER, _FIXED_ORDER, _PENDING_TABLE)
-    return Maze(passages=passages, start=start, target=target, solution=_read_only(solution))
+    return Maze._generated(passages, start, target, _read_only(solution))
 
 
 # --------------------------------------------------------------------------- queries
