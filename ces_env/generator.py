@@ -126,14 +126,14 @@ def assemble_instance(
     if sorted(graph.nodes) != list(range(n_tasks)):
         raise ValueError("instance graph: nodes must be the integers 0..m-1")
     edges = np.array(list(graph.edges), dtype=np.int64).reshape(-1, 2)
-    if n_tasks == 0 or not graph.is_directed() or np.any(edges[:, 0] >= edges[:, 1]):
+    backwards = edges[:, 0] >= edges[:, 1]
+    if n_tasks == 0 or not graph.is_directed() or backwards.any():
         # a graph with every edge forward is acyclic: the full check (and its cycle report) only when one is not
         validate_dag(graph, "instance graph")
-    backwards = [(u, v) for u, v in edges.tolist() if u >= v]
-    if backwards:  # the core, the lower bound and the observations rely on a topological numbering
+    if backwards.any():  # the core, the lower bound and the observations rely on a topological numbering
         raise ValueError(
-            f"instance graph: edge {backwards[0]} goes from a higher to a lower id; number the tasks "
-            "topologically (every edge u -> v with u < v), e.g. with networkx.topological_sort"
+            f"instance graph: edge {tuple(edges[np.argmax(backwards)].tolist())} goes from a higher to a lower id; "
+            "number the tasks topologically (every edge u -> v with u < v), e.g. with networkx.topological_sort"
         )
     rewards = np.asarray(rewards, dtype=np.float64)
     task_group = np.asarray(task_group, dtype=np.int32)

@@ -16,6 +16,7 @@ from ces_env.config import CESConfig
 from ces_env.core.lower_bound import min_task_durations
 from ces_env.core.simulator import CESSimulator
 from ces_env.maze import OPEN_BIT, local_view
+from ces_env.path_kernels import longest_paths
 from ces_env.types import AgentStatus, Instance, TaskStatus
 
 N_AGENT_STATUSES = len(AgentStatus)
@@ -149,11 +150,7 @@ class ObservationBuilder:
         self._succ_norm = n_succ / max(1.0, n_succ.max())
         # upward rank: longest path to a sink over minimal durations (the HEFT priority); ids are topological
         durations = min_task_durations(instance).astype(np.float64)
-        rank = durations.copy()
-        for task in range(instance.n_tasks - 1, -1, -1):
-            succ = instance.successors(task)
-            if succ.size:
-                rank[task] += rank[succ].max()
+        rank = longest_paths(durations, instance.succ_indptr, instance.succ_indices, towards_sinks=True)
         self._rank_norm = rank / rank.max()
         self._group_members = [np.flatnonzero(instance.agent_group == g) for g in range(instance.n_groups)]
         self._index_in_group = np.zeros(instance.n_agents, dtype=np.float32)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ces_env.config import CESConfig
 from ces_env.core.protocols import control_protocol
+from ces_env.path_kernels import longest_paths
 from ces_env.types import Instance
 
 
@@ -44,11 +45,7 @@ def lower_bound_terms(instance: Instance, config: CESConfig) -> dict[str, int]:
     durations = min_task_durations(instance) + before + after
 
     # chain bound: tasks are numbered topologically (every edge goes from a lower to a higher id)
-    finish = np.zeros(instance.n_tasks, dtype=np.int64)
-    for task in range(instance.n_tasks):
-        preds = instance.predecessors(task)
-        start = int(finish[preds].max()) if preds.size else 0
-        finish[task] = start + durations[task]
+    finish = longest_paths(durations.astype(np.int64), instance.pred_indptr, instance.pred_indices, towards_sinks=False)
 
     # work bound: per group, the cells its tasks' solutions walk over the group's total speed
     lengths = instance.solution_lengths().astype(np.float64)
