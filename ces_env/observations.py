@@ -106,6 +106,11 @@ def squashed_time(sim: CESSimulator) -> float:
     return x / (1.0 + x)
 
 
+# the usual empty ``must_act``, shared by every build (left writeable: a read-only array is another numba signature;
+# it is empty, so nothing can be written into it)
+_NO_AGENTS = np.zeros(0, dtype=np.int64)
+
+
 class ActionLayout:
     """Discrete action ids: 0 = wait, 1..K = ready-task slots, then (steered mode only) 4 moves N, E, S, W."""
 
@@ -190,7 +195,7 @@ class ObservationBuilder:
             inst.agent_group,
             sim.task_deciders(),
             move_deciders,
-            np.fromiter(sim.must_act, dtype=np.int64, count=len(sim.must_act)),
+            np.fromiter(sim.must_act, dtype=np.int64, count=len(sim.must_act)) if sim.must_act else _NO_AGENTS,
             self._speed_norm,
             squashed_time(sim),
             self._index_in_group,

@@ -49,6 +49,7 @@ class DecisionDriver:
         self.choosers: list[str] = []
         self._forced = np.zeros(0, dtype=np.int64)  # agents with one legal action that is not wait
         self._forced_actions = np.zeros(0, dtype=np.int64)
+        self._no_actions = np.full(n, NO_ACTION, dtype=np.int64)  # copied for every env step (cheaper than np.full)
         self.over = False
         self.terminated = False
         self.truncated = False
@@ -71,11 +72,13 @@ class DecisionDriver:
         Agents with a single legal action play it; agents that need not decide play nothing (wait)."""
         if self.over:
             raise RuntimeError("the episode is over: call reset() before step()")
-        missing = [a for a in self.choosers if a not in actions]
-        if missing:
-            raise ValueError(f"no action given for the deciding agents {missing} (tick with choosers {self.choosers})")
-        extra = sorted(set(actions) - set(self.choosers))
-        if extra:
+        if len(actions) != len(self.choosers) or not all(a in actions for a in self.choosers):  # else exactly them
+            missing = [a for a in self.choosers if a not in actions]
+            if missing:
+                raise ValueError(
+                    f"no action given for the deciding agents {missing} (tick with choosers {self.choosers})"
+                )
+            extra = sorted(set(actions) - set(self.choosers))
             raise ValueError(f"actions given for agents that have no decision now: {extra} (choosers {self.choosers})")
         chosen = self._forced_row()
         for agent in self.choosers:
@@ -158,7 +161,7 @@ class DecisionDriver:
 
     def _forced_row(self) -> np.ndarray:
         """(n,) actions: the forced agents' single legal action, no action for everyone else."""
-        chosen = np.full(len(self.agent_names), NO_ACTION, dtype=np.int64)
+        chosen = self._no_actions.copy()
         chosen[self._forced] = self._forced_actions
         return chosen
 
