@@ -240,8 +240,9 @@ class HumanWindow:
             if reason is not None:
                 self._fall_back(reason, stacklevel + 1)
         if self.fallback_reason is None:
+            frame = viewer.rgb(sim)  # outside the try: a failure to draw the frame is a bug to see, not a fallback
             try:
-                self._draw(viewer.rgb(sim))
+                self._draw(frame)
                 return
             except Exception as error:  # a toolkit that cannot start (e.g. no display): text, as on a server
                 self._fall_back(f"the window could not be opened ({type(error).__name__}: {error})", stacklevel + 1)

@@ -37,17 +37,20 @@ class AgentStatus(IntEnum):
 # The statuses as plain ints, for the simulator's and the protocols' per-event code: on Python 3.11 every
 # ``AgentStatus.X`` lookup goes through ``EnumType.__getattr__`` (about a microsecond, 200,000 of them in a profile of
 # 20,000 decisions), and the status arrays hold plain int8 values anyway.
-TASK_BLOCKED, TASK_READY, TASK_CLAIMED, TASK_RUNNING, TASK_VALIDATING, TASK_DONE = (int(s) for s in TaskStatus)
-(
-    AGENT_IDLE,
-    AGENT_QUEUED,
-    AGENT_CLAIMING,
-    AGENT_EXPLORING,
-    AGENT_STEERING,
-    AGENT_REPLAYING,
-    AGENT_VALIDATING,
-    AGENT_FINISHED,
-) = (int(s) for s in AgentStatus)
+TASK_BLOCKED = int(TaskStatus.BLOCKED)
+TASK_READY = int(TaskStatus.READY)
+TASK_CLAIMED = int(TaskStatus.CLAIMED)
+TASK_RUNNING = int(TaskStatus.RUNNING)
+TASK_VALIDATING = int(TaskStatus.VALIDATING)
+TASK_DONE = int(TaskStatus.DONE)
+AGENT_IDLE = int(AgentStatus.IDLE)
+AGENT_QUEUED = int(AgentStatus.QUEUED)
+AGENT_CLAIMING = int(AgentStatus.CLAIMING)
+AGENT_EXPLORING = int(AgentStatus.EXPLORING)
+AGENT_STEERING = int(AgentStatus.STEERING)
+AGENT_REPLAYING = int(AgentStatus.REPLAYING)
+AGENT_VALIDATING = int(AgentStatus.VALIDATING)
+AGENT_FINISHED = int(AgentStatus.FINISHED)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import ces_env
+from ces_baselines import registry
 from ces_baselines.harness.cli import main as ces_bench
 from ces_env.config import ConfigError, make_config
 
@@ -308,7 +309,7 @@ def test_gantt_charts_of_a_learned_policy_get_a_file_name(tmp_path, monkeypatch)
     name = "ppo:train/checkpoints/x.zip"
     cli._save_gantt_charts([Job(name, "tiny", (), 0)], SimpleNamespace(out=str(tmp_path), preset="tiny"))
     assert [p.name for p in tmp_path.iterdir()] == ["gantt-ppo-x-seed0.png"]
-    assert cli.gantt_file_stem("a b:c/d?.zip") == "a_b-d_"
+    assert registry.policy_file_stem("a b:c/d?.zip") == "a_b-d_"
 
 
 # --- the main job (python -m ces_env) ---------------------------------------------------------------------------------

@@ -122,9 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
 # --- run -------------------------------------------------------------------------------------------------------------
 
 
+def policy_names(flag: str) -> list[str]:
+    """The policies of ``--policy NAME[,NAME...]``, in order, without blanks or repeats."""
+    return list(dict.fromkeys(p.strip() for p in flag.split(",") if p.strip()))
+
+
 def _prepare_run(args) -> list[Job]:
     """Every check of the command line, then the jobs: a refusal never waits for a million jobs to be built."""
-    policies = list(dict.fromkeys(p.strip() for p in args.policy.split(",") if p.strip()))
+    policies = policy_names(args.policy)
     if not policies:
         raise UsageError("--policy: give at least one policy name")
     _positive_int("--seeds", args.seeds)
@@ -175,8 +180,7 @@ def held_out_seed_warnings(policies: list[str], first_seed: int, n_seeds: int) -
 
 def _cmd_run(args, extra: list[str]) -> int:
     jobs = _prepare_run(args)
-    policies = list(dict.fromkeys(p.strip() for p in args.policy.split(",") if p.strip()))
-    for warning in held_out_seed_warnings(policies, args.seed_offset, args.seeds):
+    for warning in held_out_seed_warnings(policy_names(args.policy), args.seed_offset, args.seeds):
         print(warning, file=sys.stderr)
     args.running = True  # from here on a ValueError is a failure of an episode: let its traceback show (but a
     # ConfigError is a scenario an episode refused, e.g. DPOP's group limit at reset: one line, the saved rows stay)
@@ -206,12 +210,6 @@ def _cmd_run(args, extra: list[str]) -> int:
     return 0
 
 
-def gantt_file_stem(policy: str) -> str:
-    """A policy name as a file name (``registry.policy_file_stem``): ``FAMILY:PATH`` (a learned policy) becomes
-    ``FAMILY-STEM``, and anything but word characters, '.' and '-' (a ':' or '/' would name a folder or fail) '_'."""
-    return registry.policy_file_stem(policy)
-
-
 def _save_gantt_charts(jobs: list[Job], args) -> None:
     """Replay each policy's first seed with tracing on and save its Gantt chart (same instance for every policy)."""
     from pathlib import Path
@@ -221,7 +219,7 @@ def _save_gantt_charts(jobs: list[Job], args) -> None:
     for policy in dict.fromkeys(job.policy for job in jobs):
         job = next(j for j in jobs if j.policy == policy)
         sim = traced_episode(policy_class(policy)(), job.config(), job.seed)
-        path = Path(args.out) / f"gantt-{gantt_file_stem(policy)}-seed{job.seed}.png"
+        path = Path(args.out) / f"gantt-{registry.policy_file_stem(policy)}-seed{job.seed}.png"
         gantt_chart(sim, title=f"{policy} on {args.preset}, seed {job.seed}", path=path)
         print(f"gantt chart: {path}")
 

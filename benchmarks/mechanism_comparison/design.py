@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MECHANISMS = (
+MARKETS = (
     "contract-net",
     "auction-first-price",
     "auction-vickrey",
@@ -15,6 +15,10 @@ MECHANISMS = (
     "auction-dutch",
     "auction-double",
     "vcg",
+)
+"""The mechanisms in which a manager per group runs a market (it also validates)."""
+MECHANISMS = (
+    *MARKETS,
     "cbba",
     "max-sum",
     "dpop",
@@ -33,7 +37,7 @@ METRICS = ("ET", "TWT", "messages", "fairness_jain", "makespan_ratio")
 # How a policy allocates: a single orchestrator per group (the CES controller, or a market's manager, which also
 # validates), or peers without a manager. heft, knowledge-aware and random run under the preset's centralized control.
 ARCHITECTURE = {
-    **{p: "manager (market)" for p in MECHANISMS[:7]},
+    **{p: "manager (market)" for p in MARKETS},
     **{p: "peer-to-peer" for p in ("cbba", "max-sum", "dpop", "aco", "response-threshold")},
     "ces-centralized": "central controller",
     "ces-decentralized": "peer-to-peer",

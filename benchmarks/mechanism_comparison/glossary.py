@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .design import GROUPS_SWEEP, MECHANISMS, PEER_TO_PEER, POLICIES, PRESET, SIZE_SWEEP, SIZE_SWEEP_HDS
+from .design import GROUPS_SWEEP, MARKETS, MECHANISMS, PEER_TO_PEER, POLICIES, PRESET, SIZE_SWEEP, SIZE_SWEEP_HDS
 from .runs import EpisodeDetail
 from .tables import ScaleFit, column, first_refused_group, mean_of, size_sweep_rows
 
@@ -126,7 +126,7 @@ def glossary_table(main: dict[str, Any], fitted: dict[str, dict[str, ScaleFit]],
     util = [column(rows, "controller_utilization").mean() for rows in size_sweep_rows(size_sweep, "ces-centralized")]
     sizes = [s.agents // s.groups for s in size_sweep]
     peers = PEER_TO_PEER
-    markets = MECHANISMS[:7]
+    markets = MARKETS
     peer_mechs = [p for p in peers if p in MECHANISMS]
     overhead = overhead_shares(main["_details"]["lds"])
 

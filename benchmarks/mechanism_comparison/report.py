@@ -12,6 +12,7 @@ from .design import (
     BASELINE,
     COUNTER_CHECK,
     GRAPHS,
+    MARKETS,
     MECHANISMS,
     PEER_TO_PEER,
     POLICIES,
@@ -118,7 +119,7 @@ def write_report(args: argparse.Namespace) -> None:
         "",
         "The glossary (`shared/seeds/000_*.txt`, *Distributed vs. Centralized Task Allocation*) states expectations; "
         "the last column puts a number from the tables above (or the fault report) beside each. 'Peer-to-peer' "
-        f"here: {', '.join(PEER_TO_PEER)}; 'markets': {', '.join(MECHANISMS[:7])} (a manager per group runs them).",
+        f"here: {', '.join(PEER_TO_PEER)}; 'markets': {', '.join(MARKETS)} (a manager per group runs them).",
         "",
         *glossary_table(main, fitted, faults),
         "",

@@ -58,23 +58,28 @@ def tiny_args(tmp_path: Path, **changes) -> rllib_ppo.Args:
     return dataclasses.replace(args, **changes)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """(args, summary) of one training iteration on a local one-CPU Ray instance, shut down afterwards."""
+def train_on_local_ray(args) -> dict:
+    """``rllib_ppo.main(args)`` on a local one-CPU Ray instance (started here and shut down afterwards, unless one is
+    already running); its summary."""
     import ray
 
-    args = tiny_args(tmp_path_factory.mktemp("rllib"))
     started = not ray.is_initialized()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no network: Ray's usage report stays off
         if started:
             ray.init(num_cpus=1, include_dashboard=False, object_store_memory=100 * 1024**2, log_to_driver=False)
         try:
-            summary = rllib_ppo.main(args, argv=[])
+            return rllib_ppo.main(args, argv=[])
         finally:
             if started:
                 ray.shutdown()
-    return args, summary
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(args, summary) of one training iteration on a local one-CPU Ray instance."""
+    args = tiny_args(tmp_path_factory.mktemp("rllib"))
+    return args, train_on_local_ray(args)
 
 
 # ------------------------------------------------------------------------------------------------------ training
@@ -165,21 +170,10 @@ def test_the_same_seed_trains_the_same_weights_with_sampling_in_this_process(tmp
     """With --num-env-runners 0 every episode is sampled here, so two runs in one process (one string-hash seed,
     rllib_ppo.HASH_SEED's concern) give the same decisions, episode ETs and weights: nothing else is left to chance.
     (With remote env runners the workers' hash seed must match too: start_ray passes it; measured, not tested here.)"""
-    import ray
-
     runs = []
     for run in ("a", "b"):
         args = tiny_args(tmp_path / run, validation_episodes=0, keep_best=False)
-        started = not ray.is_initialized()
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-            if started:
-                ray.init(num_cpus=1, include_dashboard=False, object_store_memory=100 * 1024**2, log_to_driver=False)
-            try:
-                summary = rllib_ppo.main(args, argv=[])
-            finally:
-                if started:
-                    ray.shutdown()
+        summary = train_on_local_ray(args)
         runs.append((summary["history"], load_network(args.out).state_dict()))
     (history_a, weights_a), (history_b, weights_b) = runs
     assert history_a == history_b and history_a[0]["decisions"] >= 200

@@ -236,10 +236,10 @@ class SealedBidAuction(SequentialAuction):
     def _bid(self, group: int) -> None:
         task, scale = int(self._task[group]), 1.0 + self.options.markup
         reserve = float(self.reservation_cost(group, task))
-        estimates = [float(self.completion_estimate(a, task)) for a in self._bidders[group]]
-        self._bids[group] = [min(e * scale, max(e, reserve)) for e in estimates]
-        # the agents' true costs, fixed when they bid (the same function as the bid, telling the truth)
-        self._true_bids[group] = [float(self.completion_estimate(a, task, truthful=True)) for a in self._bidders[group]]
+        # the bids, and the agents' true costs fixed when they bid (the same function as the bid, telling the truth)
+        estimates, true_costs = self.reported_and_true_estimates(self._bidders[group], task)
+        self._bids[group] = [min(e * scale, max(e, reserve)) for e in map(float, estimates)]
+        self._true_bids[group] = [float(c) for c in true_costs]
         self.send(len(self._bidders[group]))
         self.after_hops(1, self._close, group)
 
@@ -334,10 +334,8 @@ class ClockAuction(SequentialAuction):
         outcome = self._outcome[group]
         if outcome is None:  # the first call has arrived: the bidders' costs are their private values from now on
             task = int(self._task[group])
-            costs = [self.completion_estimate(a, task) for a in self._bidders[group]]
-            self._true_costs[group] = [
-                float(self.completion_estimate(a, task, truthful=True)) for a in self._bidders[group]
-            ]
+            costs, true_costs = self.reported_and_true_estimates(self._bidders[group], task)
+            self._true_costs[group] = [float(c) for c in true_costs]
             ceiling = self.price_ceiling(group, task)
             step = clock_step(ceiling, self.options.step_fraction)
             outcome = self._outcome[group] = self.clock(costs, ceiling, step)

@@ -67,6 +67,7 @@ import dataclasses
 import math
 from abc import abstractmethod
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -428,6 +429,22 @@ class NegotiationProtocol(ControlProtocol):
         reported; ``truthful``: the bid it would make telling the truth, its true cost)."""
         known = self.known_after_backlog(agent)
         return self.backlog(agent, truthful=truthful) + estimated_cost(self.sim, agent, task, known, truthful=truthful)
+
+    def misreports(self, agent: int) -> bool:
+        """Whether ``agent`` states its costs other than they are (config ``misreport_fraction``): only then does a
+        truthful estimate differ from its reported one, and need computing apart."""
+        faults = getattr(self.sim, "faults", None)  # as estimated_cost reads it
+        return faults is not None and float(faults.cost_factor[agent]) != 1.0
+
+    def reported_and_true_estimates(self, agents: Sequence[int], task: int) -> tuple[list[int], list[int]]:
+        """Each agent's completion estimate of ``task`` as it bids it, and as it would bid it telling the truth (the
+        true cost an award records): the second computed only for agents that misreport."""
+        reported = [self.completion_estimate(a, task) for a in agents]
+        true = [
+            self.completion_estimate(a, task, truthful=True) if self.misreports(a) else cost
+            for a, cost in zip(agents, reported, strict=True)
+        ]
+        return reported, true
 
     def completion_estimates(self, agent: int, tasks: list[int], *, truthful: bool = False) -> list[int]:
         """:meth:`completion_estimate` of each of ``tasks`` (the backlog is estimated once)."""

@@ -198,16 +198,14 @@ class VCGAllocation(NegotiationProtocol):
     def _bid(self, group: int) -> None:
         items, bidders = self._items[group], self._bidders[group]
         bundles = self.bundles(items)
-        self._costs[group], self._true_costs[group] = (
-            np.array(
-                [
-                    [self.bundle_cost(a, [items[i] for i in sorted(b)], truthful=truth) for b in bundles]
-                    for a in bidders
-                ],
-                dtype=np.float64,
-            ).reshape(len(bidders), len(bundles))
-            for truth in (False, True)
-        )
+        tasks_of = [[items[i] for i in sorted(b)] for b in bundles]
+        costs = np.array([[self.bundle_cost(a, t) for t in tasks_of] for a in bidders], dtype=np.float64)
+        costs = costs.reshape(len(bidders), len(bundles))
+        true_costs = costs.copy()  # differs only in the rows of agents that misreport
+        for row, agent in enumerate(bidders):
+            if self.misreports(agent):
+                true_costs[row] = [self.bundle_cost(agent, t, truthful=True) for t in tasks_of]
+        self._costs[group], self._true_costs[group] = costs, true_costs
         self.send(len(bidders))  # one message per bidder: its cost of every bundle
         self.after_hops(1, self._allocate, group)
 
