@@ -42,7 +42,7 @@ from ces_env.core.faults import FaultPlan, corrupt_path, faults_enabled
 from ces_env.core.lower_bound import makespan_lower_bound
 from ces_env.core.protocols import ControlProtocol, Handler, control_protocol
 from ces_env.core.trace import Trace
-from ces_env.maze import EXPLORERS, neighbour, validate_solution
+from ces_env.maze import EXPLORERS, explore_dfs_seeded, neighbour, validate_solution
 from ces_env.types import (
     AGENT_EXPLORING,
     AGENT_FINISHED,
@@ -194,6 +194,13 @@ class CESSimulator:
         # comparisons between policies far less noisy than one shared stream consumed in policy-dependent order.
         self._exploration_seed = int(rng.integers(2**63 - 1))
         self._seed_words = uint32_words(self._exploration_seed)
+        # When the dfs explorer's draw is all a stream is used for (no slips to draw), the orders come compiled from
+        # the stream's entropy words (explore_dfs_seeded, the same numbers): [*seed words, task, attempt], filled in.
+        self._dfs_entropy = (
+            np.array([*self._seed_words, 0, 0], dtype=np.uint32)
+            if config.explorer == "dfs" and config.solution_error_prob <= 0
+            else None
+        )
         self.attempts = np.zeros(m, dtype=np.int64)
         # faults (ces_env.core.faults): None when every fault option is off, so fault-free episodes draw nothing more
         self.faults: FaultPlan | None = (
@@ -389,12 +396,21 @@ class CESSimulator:
             return
         else:
             self.explorations += 1
-            stream = self._exploration_stream(task)
-            self.attempts[task] += 1
-            exploration = self._explore(maze, stream)
+            entropy = self._dfs_entropy
+            if entropy is not None and task < 2**32 and self.attempts[task] < 2**32:
+                entropy[-2] = task
+                entropy[-1] = self.attempts[task]
+                self.attempts[task] += 1
+                exploration = explore_dfs_seeded(maze, entropy)
+                path = exploration.path
+            else:
+                stream = self._exploration_stream(task)
+                self.attempts[task] += 1
+                exploration = self._explore(maze, stream)
+                path = self._maybe_corrupt(exploration.path, stream)
             duration = max(1, math.ceil(exploration.moves / speed - 1e-9))
             self.agent_status[agent] = AGENT_EXPLORING
-            self.submitted_path[agent] = self._maybe_corrupt(exploration.path, stream)
+            self.submitted_path[agent] = path
         self.job_end[agent] = self.time + duration
         self.schedule(self.time + duration, self._finish_work, agent)
         if self.faults is not None:
