@@ -23,6 +23,7 @@ KnowledgeSharing = Literal["none", "group", "global"]
 ExplorationMode = Literal["auto", "steered"]
 RewardMode = Literal["individual", "team", "time"]
 CostUnit = Literal["ticks", "exploration"]
+Engine = Literal["auto", "python", "compiled"]
 
 CONTROLS = ("centralized", "decentralized")
 """The paper's two controls. Any protocol registered in ``ces_env.core.protocols.CONTROL_PROTOCOLS`` is a legal
@@ -32,6 +33,7 @@ KNOWLEDGE_SHARING: tuple[str, ...] = get_args(KnowledgeSharing)
 EXPLORATION_MODES: tuple[str, ...] = get_args(ExplorationMode)
 REWARD_MODES: tuple[str, ...] = get_args(RewardMode)
 COST_UNITS: tuple[str, ...] = get_args(CostUnit)
+ENGINES: tuple[str, ...] = get_args(Engine)
 COST_FIELDS = (
     "assign_service_ticks",
     "validate_service_ticks",
@@ -212,6 +214,12 @@ class CESConfig:
     maze)."""
     strict_actions: bool = False
     """If True, a masked-out action raises ``ValueError``; if False it is treated as wait (and counted in the info)."""
+    engine: Engine = "auto"
+    """Which simulator runs the episode; never what happens in it (both play the same episode on the same seed).
+    ``"compiled"``: the numba event loop of :mod:`ces_env.core.compiled` (the CES controls, automatic exploration,
+    no faults, no slips, instant sharing; anything else is refused); ``"python"``: the reference simulator, which
+    runs every protocol and records traces; ``"auto"``: compiled where it can run the scenario (and no trace is
+    recorded), else Python."""
 
     def __post_init__(self) -> None:
         options = self.control_options
@@ -503,6 +511,13 @@ def _validate(c: CESConfig) -> None:
         check_int("wait_ticks", 1)
         check_at_most("wait_ticks", TICK_LIMIT)
     check_choice("reward_mode", REWARD_MODES)
+    check_choice("engine", ENGINES)
+    if c.engine == "compiled":
+        from ces_env.core.compiled import unsupported_reason  # late import, like the graph check
+
+        reason = unsupported_reason(c)
+        if reason is not None:
+            fail("engine", f"'compiled' cannot run this scenario: {reason} (use 'auto' or 'python')")
     check_number("reward_time_scale", 1.0 / REWARD_LIMIT)  # -ET / scale stays finite for every ET < TIME_LIMIT
     check_number("time_penalty", 0.0, high=REWARD_LIMIT)
     if c.max_ticks is not None:

@@ -151,6 +151,8 @@ from pettingzoo import AECEnv, ParallelEnv
 
 from ces_env import kernels
 from ces_env.config import CESConfig, make_config
+from ces_env.core.compiled import uses_compiled_engine
+from ces_env.core.compiled.simulator import CompiledCESSimulator
 from ces_env.core.lower_bound import min_task_durations
 from ces_env.core.simulator import CESSimulator
 from ces_env.generator import generate_instance
@@ -239,6 +241,10 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             raise TypeError(f"config= must be a CESConfig or a dict of its fields, got {type(config).__name__}")
         else:
             self.config = make_config(base=config, **fields) if fields else config
+        # the engine is fixed for the env's life (config field `engine`): the compiled one wherever it runs the scenario
+        self._simulator_class: type[CESSimulator] = (
+            CompiledCESSimulator if uses_compiled_engine(self.config, trace=self.tracing) else CESSimulator
+        )
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode {render_mode!r} is not one of {list(RENDER_MODES)}")
         self.render_mode = render_mode
@@ -314,7 +320,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
             instance = generate_instance(self.config, self.np_random)
         else:
             self._check_instance(instance)
-        self._simulator = CESSimulator(self.config, instance, self.np_random, trace=self.tracing)
+        self._simulator = self._simulator_class(self.config, instance, self.np_random, trace=self.tracing)
         self._builder.bind(instance)
         self.agents = self.possible_agents[:]
         self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too

@@ -588,6 +588,11 @@ CONFIG_EDGES: dict[str, list[tuple[dict, dict]]] = {
         (dict(max_ticks=TIME_LIMIT), dict(max_ticks=TIME_LIMIT + 1)),
     ],
     "strict_actions": [(dict(strict_actions=False), dict(strict_actions=1))],
+    "engine": [
+        (dict(engine="compiled"), dict(engine="numba")),
+        (dict(engine="compiled"), dict(engine="compiled", control="auction-vickrey")),
+        (dict(engine="compiled"), dict(engine="compiled", crash_rate=0.001)),
+    ],
 }
 
 
