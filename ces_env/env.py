@@ -387,8 +387,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         """Apply ``chosen`` (n,) int64 actions, advance to the next decision, and report."""
         sim = self.sim
         task_choices, moves, invalid = self._decode(chosen)
-        sim.decide(task_choices, moves)
-        sim.advance()
+        sim.step(task_choices, moves)
         elapsed = sim.time - self._clock  # summed over the steps of an episode: exactly ET
         self._clock = sim.time
 

@@ -297,6 +297,11 @@ class CESSimulator:
             self.steering_due.discard(agent)
             self._move(agent, WAIT if moves is None else moves.get(agent, WAIT))
 
+    def step(self, task_choices: dict[int, int], moves: dict[int, int] | None = None) -> None:
+        """:meth:`decide` then :meth:`advance` (what a driver does at every step; one call lets an engine fuse them)."""
+        self.decide(task_choices, moves)
+        self.advance()
+
     def job_progress(self) -> np.ndarray:
         """(n,) fraction of the current exploration or replay done (0 for other agents; steering has no known end)."""
         progress = np.zeros(self.instance.n_agents, dtype=np.float64)

@@ -22,10 +22,11 @@ completes the task, as the Python validator would find.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.core import types
+from numba.experimental import structref
 
 from ces_env.exploration_kernels import dfs_direction_orders
 from ces_env.maze import _FIXED_ORDER, _NO_CELL_ORDER, _PENDING_TABLE, _RIGHT_HAND_ORDER, _dfs_kernel
@@ -59,7 +60,9 @@ C_SEQ = 10  # events scheduled so far (the Python simulator's _seq)
 C_FORCED_ROUND = 11
 C_HEAP_SIZE = 12
 C_CHANGED = 13  # number of groups flagged in `changed`
-N_COUNTERS = 14
+C_MUST_ACT = 14  # agents flagged must-act, after a call (the facade rebuilds its set only when some are)
+C_WAITING = 15  # agents waiting by choice, after a call
+N_COUNTERS = 16
 
 # --- params: the episode's constants
 P_DECENTRALIZED = 0  # 0: centralized controller; 1: decentralized claiming
@@ -110,57 +113,170 @@ F_CLAIM_LOST = 4
 N_FLAGS = 5
 
 
-class State(NamedTuple):
-    """Everything the compiled loop reads and writes; built inside the entry kernel from its arguments (a tuple of
-    arrays costs nothing to pass between compiled functions, unlike Python's per-argument dispatch)."""
+@structref.register
+class StateType(types.StructRef):
+    """The numba type of :class:`State`: a struct of array references, passed between compiled functions as one
+    pointer (a tuple of 44 arrays was passed field by field, with a reference count each: 50 s of compilation)."""
 
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class State(structref.StructRefProxy):
+    """Everything the compiled loop reads and writes, built once per episode by :func:`new_state` (the Python side
+    keeps its own references to the arrays; this handle only goes back into :func:`run`)."""
+
+
+structref.define_boxing(StateType, State)
+
+# (name, numba type): shapes with m tasks, n agents, l groups, c classes
+STATE_FIELDS: tuple[tuple[str, types.Type], ...] = (
     # static, per episode
-    params: np.ndarray  # (N_PARAMS,) int64
-    agent_group: np.ndarray  # (n,) int64
-    agent_speed: np.ndarray  # (n,) float64
-    task_group: np.ndarray  # (m,) int64
-    task_class: np.ndarray  # (m,) int64
-    rewards: np.ndarray  # (m,) float64
-    succ_indptr: np.ndarray  # (m+1,) int64
-    succ_indices: np.ndarray  # (E,) int64
-    members_indptr: np.ndarray  # (l+1,) int64: agents of each group, ascending
-    members: np.ndarray  # (n,) int64
-    order_indptr: np.ndarray  # (l+1,) int64: tasks of each group in candidate order
-    order: np.ndarray  # (m,) int64
-    passages: np.ndarray  # (sum of cells,) uint8: every class's maze, flattened one after the other
-    maze_offset: np.ndarray  # (c+1,) int64
-    maze_info: np.ndarray  # (c, 4) int64: width, start, target, solution length
-    seed_words: np.ndarray  # (w,) uint32: the exploration seed's words
+    ("params", types.int64[::1]),  # (N_PARAMS,) int64
+    ("agent_group", types.int64[::1]),  # (n,) int64
+    ("agent_speed", types.float64[::1]),  # (n,) float64
+    ("task_group", types.int64[::1]),  # (m,) int64
+    ("task_class", types.int64[::1]),  # (m,) int64
+    ("rewards", types.float64[::1]),  # (m,) float64
+    ("succ_indptr", types.int64[::1]),  # (m+1,) int64
+    ("succ_indices", types.int64[::1]),  # (E,) int64
+    ("members_indptr", types.int64[::1]),  # (l+1,) int64: agents of each group, ascending
+    ("members", types.int64[::1]),  # (n,) int64
+    ("order_indptr", types.int64[::1]),  # (l+1,) int64: tasks of each group in candidate order
+    ("order", types.int64[::1]),  # (m,) int64
+    ("passages", types.uint8[::1]),  # (sum of cells,) uint8: every class's maze, flattened one after the other
+    ("maze_offset", types.int64[::1]),  # (c+1,) int64
+    ("maze_info", types.int64[:, ::1]),  # (c, 4) int64: width, start, target, solution length
+    ("seed_words", types.uint32[::1]),  # (w,) uint32: the exploration seed's words
     # the simulator's public arrays (the facade's attributes)
-    task_status: np.ndarray  # (m,) int8
-    remaining_preds: np.ndarray  # (m,) int32
-    task_holder: np.ndarray  # (m,) int32
-    completed_by: np.ndarray  # (m,) int32
-    done_time: np.ndarray  # (m,) int64
-    exec_start_time: np.ndarray  # (m,) int64
-    attempts: np.ndarray  # (m,) int64
-    claim_time: np.ndarray  # (m,) int64
-    agent_status: np.ndarray  # (n,) int8
-    agent_task: np.ndarray  # (n,) int32
-    job_start: np.ndarray  # (n,) int64
-    job_end: np.ndarray  # (n,) int64
-    productive_ticks: np.ndarray  # (n,) int64
-    knows: np.ndarray  # (n, c) bool
-    reward_buffer: np.ndarray  # (n,) float64
-    group_size: np.ndarray  # (l,) int64
-    group_remaining: np.ndarray  # (l,) int64
-    group_completed: np.ndarray  # (l,) int64
-    group_done_time: np.ndarray  # (l,) int64
+    ("task_status", types.int8[::1]),  # (m,) int8
+    ("remaining_preds", types.int32[::1]),  # (m,) int32
+    ("task_holder", types.int32[::1]),  # (m,) int32
+    ("completed_by", types.int32[::1]),  # (m,) int32
+    ("done_time", types.int64[::1]),  # (m,) int64
+    ("exec_start_time", types.int64[::1]),  # (m,) int64
+    ("attempts", types.int64[::1]),  # (m,) int64
+    ("claim_time", types.int64[::1]),  # (m,) int64
+    ("agent_status", types.int8[::1]),  # (n,) int8
+    ("agent_task", types.int32[::1]),  # (n,) int32
+    ("job_start", types.int64[::1]),  # (n,) int64
+    ("job_end", types.int64[::1]),  # (n,) int64
+    ("productive_ticks", types.int64[::1]),  # (n,) int64
+    ("knows", types.boolean[:, ::1]),  # (n, c) bool
+    ("reward_buffer", types.float64[::1]),  # (n,) float64
+    ("group_size", types.int64[::1]),  # (l,) int64
+    ("group_remaining", types.int64[::1]),  # (l,) int64
+    ("group_completed", types.int64[::1]),  # (l,) int64
+    ("group_done_time", types.int64[::1]),  # (l,) int64
     # the engine's own state
-    counters: np.ndarray  # (N_COUNTERS,) int64
-    total_reward: np.ndarray  # (1,) float64
-    heap: np.ndarray  # (capacity, 4) int64
-    flags: np.ndarray  # (N_FLAGS, n) bool
-    changed: np.ndarray  # (l,) bool
-    server: np.ndarray  # (N_SERVER_ROWS, l) int64
-    queue: np.ndarray  # (2, l, capacity) int64: kind, agent (the ticks follow from the kind)
-    scratch: np.ndarray  # (m + l,) int64: per-call lists (candidates, released groups)
-    cand_count: np.ndarray  # (l,) int64: -1 until a decision round has listed the group's candidates
+    ("counters", types.int64[::1]),  # (N_COUNTERS,) int64
+    ("total_reward", types.float64[::1]),  # (1,) float64
+    ("heap", types.int64[:, ::1]),  # (capacity, 4) int64
+    ("flags", types.boolean[:, ::1]),  # (N_FLAGS, n) bool
+    ("changed", types.boolean[::1]),  # (l,) bool
+    ("server", types.int64[:, ::1]),  # (N_SERVER_ROWS, l) int64
+    ("queue", types.int64[:, :, ::1]),  # (2, l, capacity) int64: kind, agent (the ticks follow from the kind)
+    ("scratch", types.int64[::1]),  # (m + l,) int64: per-call lists (candidates, released groups)
+    ("cand_count", types.int64[::1]),  # (l,) int64: -1 until a decision round has listed the group's candidates
+)
+_STATE_TYPE = StateType(list(STATE_FIELDS))
+
+
+@njit(cache=True)
+def new_state(
+    params,
+    agent_group,
+    agent_speed,
+    task_group,
+    task_class,
+    rewards,
+    succ_indptr,
+    succ_indices,
+    members_indptr,
+    members,
+    order_indptr,
+    order,
+    passages,
+    maze_offset,
+    maze_info,
+    seed_words,
+    task_status,
+    remaining_preds,
+    task_holder,
+    completed_by,
+    done_time,
+    exec_start_time,
+    attempts,
+    claim_time,
+    agent_status,
+    agent_task,
+    job_start,
+    job_end,
+    productive_ticks,
+    knows,
+    reward_buffer,
+    group_size,
+    group_remaining,
+    group_completed,
+    group_done_time,
+    counters,
+    total_reward,
+    heap,
+    flags,
+    changed,
+    server,
+    queue,
+    scratch,
+    cand_count,
+):
+    """A :class:`State` over these arrays (keyword names are :data:`STATE_FIELDS`'; each array must have its
+    field's dtype, dimensions and C order)."""
+    s = structref.new(_STATE_TYPE)  # type: ignore[call-arg,var-annotated]  # numba's intrinsic, typed by its own signature
+    s.params = params
+    s.agent_group = agent_group
+    s.agent_speed = agent_speed
+    s.task_group = task_group
+    s.task_class = task_class
+    s.rewards = rewards
+    s.succ_indptr = succ_indptr
+    s.succ_indices = succ_indices
+    s.members_indptr = members_indptr
+    s.members = members
+    s.order_indptr = order_indptr
+    s.order = order
+    s.passages = passages
+    s.maze_offset = maze_offset
+    s.maze_info = maze_info
+    s.seed_words = seed_words
+    s.task_status = task_status
+    s.remaining_preds = remaining_preds
+    s.task_holder = task_holder
+    s.completed_by = completed_by
+    s.done_time = done_time
+    s.exec_start_time = exec_start_time
+    s.attempts = attempts
+    s.claim_time = claim_time
+    s.agent_status = agent_status
+    s.agent_task = agent_task
+    s.job_start = job_start
+    s.job_end = job_end
+    s.productive_ticks = productive_ticks
+    s.knows = knows
+    s.reward_buffer = reward_buffer
+    s.group_size = group_size
+    s.group_remaining = group_remaining
+    s.group_completed = group_completed
+    s.group_done_time = group_done_time
+    s.counters = counters
+    s.total_reward = total_reward
+    s.heap = heap
+    s.flags = flags
+    s.changed = changed
+    s.server = server
+    s.queue = queue
+    s.scratch = scratch
+    s.cand_count = cand_count
+    return s
 
 
 # ------------------------------------------------------------------------------------------------ event heap
@@ -785,16 +901,18 @@ ADVANCE = 2
 
 
 @njit(cache=True)
-def run(mode, choices, *fields):
-    """The one entry from Python: ``decide(choices)`` if ``mode & DECIDE``, then ``advance()`` if ``mode & ADVANCE``.
-    ``fields`` are :class:`State`'s, in order. Returns False if the episode stalled inconsistently (nobody deciding,
-    nobody waiting, no event pending)."""
-    s = State(*fields)
+def run(mode, choices, s):
+    """The one entry from Python: ``decide(choices)`` if ``mode & DECIDE``, then ``advance()`` if ``mode & ADVANCE``,
+    on the :class:`State` ``s``. Returns False if the episode stalled inconsistently (nobody deciding, nobody
+    waiting, no event pending)."""
+    consistent = True
     if mode & DECIDE:
         decide(s, choices)
     if mode & ADVANCE:
-        return advance(s)
-    return True
+        consistent = advance(s)
+    s.counters[C_MUST_ACT] = np.count_nonzero(s.flags[F_MUST_ACT])
+    s.counters[C_WAITING] = np.count_nonzero(s.flags[F_WAITING])
+    return consistent
 
 
-__all__ = ["ADVANCE", "DECIDE", "State", "run"]
+__all__ = ["ADVANCE", "DECIDE", "STATE_FIELDS", "State", "new_state", "run"]

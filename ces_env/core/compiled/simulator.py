@@ -24,6 +24,7 @@ from ces_env.core.compiled.engine import (
     C_FORCED_ROUND,
     C_HEAP_SIZE,
     C_MESSAGES,
+    C_MUST_ACT,
     C_REPLAYS,
     C_SEQ,
     C_STALLED,
@@ -31,6 +32,7 @@ from ces_env.core.compiled.engine import (
     C_TERMINATED,
     C_TIME,
     C_TRUNCATED,
+    C_WAITING,
     EV_START,
     EXPLORER_CODES,
     F_DECIDING,
@@ -57,12 +59,17 @@ from ces_env.core.compiled.engine import (
     S_LEN,
     S_SERVED,
     SHARING_CODES,
-    State,
+    new_state,
 )
 from ces_env.core.protocols.base import ControlProtocol
 from ces_env.core.simulator import WAIT, CESSimulator
 from ces_env.types import Instance
 
+# _run unpacks the counters in this order (one tolist() instead of sixteen numpy scalar reads)
+_COUNTER_ORDER: tuple[int, ...] = (C_TIME, C_MESSAGES, C_CONFLICTS, C_TASKS_DONE, C_EXPLORATIONS, C_REPLAYS)
+_COUNTER_ORDER += (C_TERMINATED, C_TRUNCATED, C_STALLED, C_END_TIME, C_SEQ, C_FORCED_ROUND, C_HEAP_SIZE, C_CHANGED)
+_COUNTER_ORDER += (C_MUST_ACT, C_WAITING)
+assert tuple(range(N_COUNTERS)) == _COUNTER_ORDER, "the counters' unpacking in _run must follow their indices"
 _ANY_CHOICE = 2**62  # choices outside [-1, this) are waits either way; clipped so they fit the int64 array
 
 
@@ -220,7 +227,7 @@ class CompiledCESSimulator(CESSimulator):
         self.counters[C_TIME] = self.time
         self.counters[C_END_TIME] = -1
         self.flags = np.zeros((N_FLAGS, n), dtype=bool)
-        changed = np.zeros(l, dtype=bool)
+        changed = self._changed = np.zeros(l, dtype=bool)
         self.server = np.zeros((N_SERVER_ROWS, l), dtype=np.int64)
         self.server[S_JOB_KIND] = -1
         self.server[S_DECIDER] = -1
@@ -230,7 +237,7 @@ class CompiledCESSimulator(CESSimulator):
         order_indptr[1:] = np.cumsum([len(order) for order in self.group_order])
         order = np.concatenate(self.group_order).astype(np.int64) if m else np.zeros(0, dtype=np.int64)
 
-        self._state = State(
+        self._state = new_state(
             params=params,
             agent_group=static["agent_group"],
             agent_speed=static["agent_speed"],
@@ -279,19 +286,28 @@ class CompiledCESSimulator(CESSimulator):
         self._events = []  # the Python heap is not used
         self._choices = np.full(n, WAIT, dtype=np.int64)
         self.control = CompiledControlView(self, protocol)
+        self._any_waiting = False
 
     # ------------------------------------------------------------------------------------------------ driving
     def advance(self) -> None:
         self._run(engine.ADVANCE)
 
     def decide(self, task_choices: dict[int, int], moves: dict[int, int] | None = None) -> None:
+        self._set_choices(task_choices, moves)
+        self._run(engine.DECIDE)
+
+    def step(self, task_choices: dict[int, int], moves: dict[int, int] | None = None) -> None:
+        """:meth:`decide` then :meth:`advance`, in one call of the compiled loop."""
+        self._set_choices(task_choices, moves)
+        self._run(engine.DECIDE | engine.ADVANCE)
+
+    def _set_choices(self, task_choices: dict[int, int], moves: dict[int, int] | None) -> None:
         if moves:
             raise ValueError("the compiled engine runs the automatic exploration mode: there are no maze moves")
         choices = self._choices
         choices.fill(WAIT)
         for agent, choice in task_choices.items():
             choices[agent] = choice if WAIT <= choice < _ANY_CHOICE else WAIT
-        self._run(engine.DECIDE)
 
     def task_deciders(self) -> np.ndarray:
         if self.config.control != "decentralized":
@@ -304,33 +320,28 @@ class CompiledCESSimulator(CESSimulator):
         return int(self.counters[C_SEQ])
 
     def _run(self, mode: int) -> None:
-        consistent = engine.run(mode, self._choices, *self._state)
-        counters = self.counters
-        self.time = int(counters[C_TIME])
-        self.messages = int(counters[C_MESSAGES])
-        self.conflicts = int(counters[C_CONFLICTS])
-        self.tasks_done = int(counters[C_TASKS_DONE])
-        self.explorations = int(counters[C_EXPLORATIONS])
-        self.replays = int(counters[C_REPLAYS])
-        self.terminated = bool(counters[C_TERMINATED])
-        self.truncated = bool(counters[C_TRUNCATED])
-        self.stalled = bool(counters[C_STALLED])
-        self.end_time = int(counters[C_END_TIME])
-        self._seq = int(counters[C_SEQ])
-        self._forced_round = bool(counters[C_FORCED_ROUND])
+        consistent = engine.run(mode, self._choices, self._state)
+        # the scalars, copied to the simulator's usual attributes (one list: a numpy scalar read costs as much as
+        # a Python int's whole round trip)
+        (time, messages, conflicts, tasks_done, explorations, replays, terminated, truncated, stalled, end_time, seq,
+         forced_round, _, changed, must_act, waiting) = self.counters.tolist()  # fmt: skip
+        self.time, self.messages, self.conflicts, self.tasks_done = time, messages, conflicts, tasks_done
+        self.explorations, self.replays, self.end_time, self._seq = explorations, replays, end_time, seq
+        self.terminated, self.truncated, self.stalled = terminated == 1, truncated == 1, stalled == 1
+        self._forced_round = forced_round == 1
         self.total_reward = float(self._total_reward[0])
-        must_act = self.flags[F_MUST_ACT]
-        self.must_act = set(np.flatnonzero(must_act).tolist()) if must_act.any() else set()
-        waiting = self.flags[F_WAITING]
-        if waiting.any():
+        if must_act or self.must_act:
+            self.must_act = set(np.flatnonzero(self.flags[F_MUST_ACT]).tolist())
+        if waiting or self._any_waiting:
             groups = self.instance.agent_group
             self.waiting = [set() for _ in range(self.instance.n_groups)]
-            for agent in np.flatnonzero(waiting).tolist():
+            for agent in np.flatnonzero(self.flags[F_WAITING]).tolist():
                 self.waiting[int(groups[agent])].add(agent)
-        elif any(self.waiting):
-            self.waiting = [set() for _ in range(self.instance.n_groups)]
-        if counters[C_CHANGED]:
-            self._changed_groups = set(np.flatnonzero(self._state.changed).tolist())
+            self._any_waiting = waiting > 0
+        if changed:
+            self._changed_groups = set(np.flatnonzero(self._changed).tolist())
+        elif self._changed_groups:
+            self._changed_groups = set()
         if not consistent:
             raise RuntimeError(f"CES simulator stalled at tick {self.time}: no event pending and nobody deciding")
 
