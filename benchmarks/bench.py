@@ -52,10 +52,12 @@ def agent_steps_per_second(kwargs: dict, seeds: int) -> dict:
     return {"agent_steps_per_s": agent_steps / elapsed, "env_steps_per_s": steps / elapsed, "env_steps": steps}
 
 
-def paper_scale_episode(control: str, seed: int, instance_cache: InstanceCache | None = None) -> dict:
+def paper_scale_episode(
+    control: str, seed: int, instance_cache: InstanceCache | None = None, engine: str = "auto"
+) -> dict:
     """One whole episode, env construction and reset (instance and maze generation, unless the cache has the seed's
     instance) included."""
-    config = make_config(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control)
+    config = make_config(n_tasks=500, n_agents=50, n_groups=10, maze_size=400, control=control, engine=engine)
     cpu_start = time.process_time()
     result = run_episode(RewardFirstPolicy(), config, seed, instance_cache=instance_cache)
     cpu_seconds = time.process_time() - cpu_start
@@ -72,6 +74,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="maze timings per size")
     parser.add_argument("--seeds", type=int, default=3, help="episodes per environment measurement")
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "python", "compiled"],
+        help="simulator engines to measure (config field engine), alternated row by row in one run",
+    )
     args = parser.parse_args(argv)
     print(f"ces-env benchmarks ({pin_to_one_core()}, numpy {np.__version__})")
     warm_up()
@@ -101,8 +110,10 @@ def main(argv=None) -> None:
     print("\n| environment mode | agent-steps per CPU-s | env steps per CPU-s |")
     print("|---|---|---|")
     for name, kwargs in modes.items():
-        r = agent_steps_per_second(kwargs, args.seeds)
-        print(f"| {name} | {r['agent_steps_per_s']:,.0f} | {r['env_steps_per_s']:,.0f} |")
+        for engine in args.engines:
+            r = agent_steps_per_second({**kwargs, "engine": engine}, args.seeds)
+            label = name if engine == "auto" else f"{name}, engine={engine}"
+            print(f"| {label} | {r['agent_steps_per_s']:,.0f} | {r['env_steps_per_s']:,.0f} |")
 
     print(
         "\n| paper-scale episode (500 tasks, 50 agents, 10 groups, 400x400) | CPU s (reset incl.) | wall s |"
@@ -112,8 +123,11 @@ def main(argv=None) -> None:
     cache = InstanceCache()
     paper_scale_episode("decentralized", seed=0, instance_cache=cache)  # a sweep's first policy fills the cache
     for name, instance_cache in (("centralized", None), ("decentralized", None), ("centralized, cached", cache)):
-        r = paper_scale_episode(name.split(",")[0], seed=0, instance_cache=instance_cache)
-        print(f"| {name} | {r['cpu_s']:.2f} | {r['total_s']:.2f} | {r['reset_s']:.2f} | {r['steps']} | {r['ET']} |")
+        for engine in args.engines:
+            r = paper_scale_episode(name.split(",")[0], seed=0, instance_cache=instance_cache, engine=engine)
+            label = name if engine == "auto" else f"{name}, engine={engine}"
+            times = f"{r['cpu_s']:.2f} | {r['total_s']:.2f} | {r['reset_s']:.2f}"
+            print(f"| {label} | {times} | {r['steps']} | {r['ET']} |")
 
 
 if __name__ == "__main__":

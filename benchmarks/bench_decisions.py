@@ -121,6 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-decisions", type=int, default=20_000, help="decisions per measurement, at least")
     parser.add_argument("--n-envs", type=int, nargs="+", default=[1, 64], help="vec-env sizes to measure")
     parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "python", "compiled"],
+        help="simulator engines to measure (config field engine), alternated scenario by scenario in one run",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of the table: cProfile of `small` with the largest --n-envs (where the time goes)",
@@ -139,13 +146,15 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for name, config in SCENARIOS.items():
         for n_envs in args.n_envs:
-            r = decisions_per_second(config, n_envs, args.min_decisions)
-            print(
-                f"| {name} | {n_envs} | {r['decisions_per_s']:,.0f} | {r['decisions_per_cpu_s']:,.0f} | "
-                f"{r['decisions_per_episode']:.0f} | "
-                f"{r['env_steps_per_decision']:.2f} | {r['env_share']:.0%} | {r['episodes']} |",
-                flush=True,
-            )
+            for engine in args.engines:
+                r = decisions_per_second({**config, "engine": engine}, n_envs, args.min_decisions)
+                label = name if engine == "auto" else f"{name}, engine={engine}"
+                print(
+                    f"| {label} | {n_envs} | {r['decisions_per_s']:,.0f} | {r['decisions_per_cpu_s']:,.0f} | "
+                    f"{r['decisions_per_episode']:.0f} | "
+                    f"{r['env_steps_per_decision']:.2f} | {r['env_share']:.0%} | {r['episodes']} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -134,7 +134,8 @@ features ``index_in_group`` and ``decider_rank``; non-integer actions are refuse
 action space (``-1``, a huge int) is an illegal action like a masked-out one (strict: ``ValueError`` naming the agent;
 lenient: a flagged wait; before, ``-1`` was a silent wait and a huge int an ``OverflowError``); an episode over before
 its first decision is reported by the first step, also through ``reset_arrays``; ``"human"`` rendering opens a
-window. v0: first release.
+window; the config field ``engine`` (the compiled event loop of :mod:`ces_env.core.compiled`, by default wherever it
+covers the scenario: the same episodes, step by step). v0: first release.
 """
 
 from __future__ import annotations
