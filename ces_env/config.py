@@ -217,7 +217,7 @@ class CESConfig:
     engine: Engine = "auto"
     """Which simulator runs the episode; never what happens in it (both play the same episode on the same seed).
     ``"compiled"``: the numba event loop of :mod:`ces_env.core.compiled` (the CES controls, automatic exploration,
-    no faults, no slips, instant sharing; anything else is refused); ``"python"``: the reference simulator, which
+    no faults, no slips; anything else is refused); ``"python"``: the reference simulator, which
     runs every protocol and records traces; ``"auto"``: compiled where it can run the scenario (and no trace is
     recorded), else Python."""
 

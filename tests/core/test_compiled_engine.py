@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ces_baselines.reproduce.scenario import PAPER_PROFILE
 from ces_env import parallel_env
 from ces_env.config import ConfigError, make_config
 from ces_env.core.compiled import unsupported_reason
@@ -83,6 +84,16 @@ CASES: dict[str, dict[str, Any]] = {
     "no-sharing": dict(preset="small", knowledge_sharing="none"),
     "global-sharing-decentralized": dict(preset="small-decentralized", knowledge_sharing="global"),
     "central-validation": dict(preset="small-decentralized", control_options={"validation": "central"}),
+    "timed-sharing": dict(preset="small", share_ticks_per_recipient=2),
+    "timed-sharing-decentralized": dict(preset="small-decentralized", share_ticks_per_recipient=3),
+    "timed-global-sharing-central-validation": dict(
+        preset="small-decentralized",
+        share_ticks_per_recipient=1,
+        knowledge_sharing="global",
+        control_options={"validation": "central"},
+    ),
+    "timed-no-sharing": dict(preset="small", share_ticks_per_recipient=2, knowledge_sharing="none"),
+    "paper-cost-profile": dict(preset="small", **PAPER_PROFILE),
     "instant-claims": dict(preset="small-decentralized", claim_latency_ticks=0, peer_validate_ticks=0),
     "wall-follower": dict(preset="small", explorer="wall_follower"),
     "speeds-and-independent-split": dict(
@@ -106,6 +117,33 @@ def test_compiled_engine_plays_the_python_episode(case: str, wait_prob: float) -
         assert_same_episode(CASES[case], seed, wait_prob)
 
 
+@pytest.mark.parametrize(
+    "case", ["small", "timed-sharing", "timed-global-sharing-central-validation", "groups-end-while-waiting"]
+)
+def test_growing_the_event_heap_and_the_queues_changes_nothing(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From one heap row and one queue slot, every push past the end grows them (the ring buffers wrapped around)."""
+    monkeypatch.setattr(CompiledCESSimulator, "initial_capacities", lambda self: (1, 1))
+    for seed in range(2):
+        assert_same_episode(CASES[case], seed, wait_prob=0.4)
+
+
+def test_many_recipients_outgrow_the_initial_heap() -> None:
+    """30 agents sharing every solution with everybody, 5 ticks per recipient: more deliveries pending than the
+    initial heap holds (the Python simulator's heap reaches 85-116 events; the initial capacity is 74)."""
+    for control, options in (("centralized", {}), ("decentralized", {"validation": "central"})):
+        fields = dict(
+            n_agents=30,
+            n_groups=3,
+            n_tasks=60,
+            maze_size=6,
+            knowledge_sharing="global",
+            share_ticks_per_recipient=5,
+            control=control,
+            control_options=options,
+        )
+        assert_same_episode(fields, 0, wait_prob=0.0)
+
+
 def test_an_always_waiting_policy_stalls_the_same_way() -> None:
     for preset in ("small", "small-decentralized"):
         assert_same_episode(dict(preset=preset), 0, wait_prob=1.0)
@@ -122,11 +160,12 @@ def test_an_always_waiting_policy_stalls_the_same_way() -> None:
     wait_ticks=st.one_of(st.none(), st.integers(1, 6)),
     latency=st.integers(0, 5),
     service=st.integers(0, 5),
+    share=st.sampled_from([0, 0, 1, 3]),
     seed=st.integers(0, 2**32),
     wait_prob=st.sampled_from([0.0, 0.2, 0.7]),
 )
 def test_compiled_engine_on_random_scenarios(
-    control, n_groups, agents_per_group, n_tasks, graph, sharing, wait_ticks, latency, service, seed, wait_prob
+    control, n_groups, agents_per_group, n_tasks, graph, sharing, wait_ticks, latency, service, share, seed, wait_prob
 ) -> None:
     fields = dict(
         control=control,
@@ -142,6 +181,7 @@ def test_compiled_engine_on_random_scenarios(
         assign_service_ticks=service,
         validate_service_ticks=service,
         peer_validate_ticks=latency,
+        share_ticks_per_recipient=share,
     )
     assert_same_episode(fields, seed, wait_prob)
 
@@ -154,7 +194,6 @@ def test_compiled_engine_on_random_scenarios(
         (dict(explorer="random_walk"), "explorer"),
         (dict(crash_rate=0.01, crash_recovery_ticks=5), "fault"),
         (dict(solution_error_prob=0.1), "solution_error_prob"),
-        (dict(share_ticks_per_recipient=1), "share_ticks_per_recipient"),
     ],
 )
 def test_what_the_compiled_engine_does_not_run_stays_with_python(fields: dict[str, Any], reason: str) -> None:

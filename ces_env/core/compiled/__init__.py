@@ -18,8 +18,8 @@ COMPILED_EXPLORERS = ("dfs", "wall_follower")
 
 
 def unsupported_reason(config: CESConfig, *, trace: bool = False) -> str | None:
-    """Why the compiled engine cannot run ``config`` (None: it can). Fault options, slips, timed knowledge sharing,
-    steering, other protocols and tracing stay with the Python simulator."""
+    """Why the compiled engine cannot run ``config`` (None: it can). Fault options, slips, steering, other protocols
+    and tracing stay with the Python simulator."""
     from ces_env.core.faults import faults_enabled
 
     config = config.in_ticks()
@@ -35,8 +35,6 @@ def unsupported_reason(config: CESConfig, *, trace: bool = False) -> str | None:
         return "fault options (crashes, outages, Byzantine or misreporting agents) are not compiled"
     if config.solution_error_prob > 0:
         return "solution_error_prob > 0 (explorers' slips) is not compiled"
-    if config.share_ticks_per_recipient > 0:
-        return "share_ticks_per_recipient > 0 (timed knowledge sharing) is not compiled"
     return None
 
 

@@ -14,7 +14,7 @@ counters, flags) live in one int64 array, ``counters``, indexed by the ``C_*`` c
 
 What it covers is what :func:`ces_env.core.compiled.unsupported_reason` accepts: the two CES controls (decentralized
 with either validation), automatic exploration with the ``dfs`` or ``wall_follower`` explorer, no faults, no slips
-(``solution_error_prob`` 0), knowledge shared at once (``share_ticks_per_recipient`` 0). Under those, every submitted
+(``solution_error_prob`` 0). Under those, every submitted
 path is valid (a depth-first walk's stack and a known solution are paths from start to target), so validation always
 completes the task, as the Python validator would find.
 """
@@ -76,7 +76,8 @@ P_COLLECT_TICKS = 7  # collect_ticks_per_group * l
 P_WAIT_TICKS = 8  # -1: wait until something changes
 P_MAX_TICKS = 9
 P_EXPLORER = 10  # 0 dfs, 1 wall_follower
-N_PARAMS = 11
+P_SHARE_TICKS = 11  # ticks per recipient of a shared solution (0: everybody learns it at once)
+N_PARAMS = 12
 
 SHARING_CODES = {"none": 0, "group": 1, "global": 2}
 EXPLORER_CODES = {"dfs": 0, "wall_follower": 1}
@@ -88,6 +89,7 @@ EV_RESUME = 2  # CESSimulator._resume
 EV_SERVER_DONE = 3  # FifoServer._done (argument: token * l + group)
 EV_CLAIM_RESOLVED = 4  # DecentralizedControl._claim_resolved
 EV_CONCLUDE = 5  # CESSimulator.conclude_validation (peer validation's timed verdict)
+EV_LEARN = 6  # CESSimulator._learn (argument: recipient * c + class)
 
 # --- server rows (one column per group) and job kinds (the protocols' _ASSIGN, _VALIDATE)
 S_HEAD = 0
@@ -102,6 +104,7 @@ S_DECIDER = 8  # centralized: the agent whose assignment the policy decides (-1:
 N_SERVER_ROWS = 9
 JOB_ASSIGN = 0
 JOB_VALIDATE = 1
+JOB_SHARE = 2
 NO_TICKS = -1  # a job decided when it reaches the head (an assignment request)
 
 # --- per-agent flags (rows of a bool array)
@@ -175,7 +178,7 @@ STATE_FIELDS: tuple[tuple[str, types.Type], ...] = (
     ("flags", types.boolean[:, ::1]),  # (N_FLAGS, n) bool
     ("changed", types.boolean[::1]),  # (l,) bool
     ("server", types.int64[:, ::1]),  # (N_SERVER_ROWS, l) int64
-    ("queue", types.int64[:, :, ::1]),  # (2, l, capacity) int64: kind, agent (the ticks follow from the kind)
+    ("queue", types.int64[:, :, ::1]),  # (3, l, capacity) int64: kind, agent, ticks (a ring buffer per group)
     ("scratch", types.int64[::1]),  # (m + l,) int64: per-call lists (candidates, released groups)
     ("cand_count", types.int64[::1]),  # (l,) int64: -1 until a decision round has listed the group's candidates
 )
@@ -294,10 +297,13 @@ def _swap(heap, i, j):
 @njit(cache=True)
 def schedule(s, time, code, argument):
     """CESSimulator.schedule: push (tick, sequence, code, argument)."""
-    heap, counters = s.heap, s.counters
+    counters = s.counters
     size = counters[C_HEAP_SIZE]
-    if size == heap.shape[0]:
-        raise RuntimeError("compiled CES engine: event heap full (a bound on pending events was wrong)")
+    if size == s.heap.shape[0]:  # more pending events than ever (solutions being shared to many recipients)
+        grown = np.empty((2 * size, 4), dtype=np.int64)
+        grown[:size] = s.heap
+        s.heap = grown
+    heap = s.heap
     heap[size, 0] = time
     heap[size, 1] = counters[C_SEQ]
     heap[size, 2] = code
@@ -339,16 +345,36 @@ def _pop(s):
 
 # ------------------------------------------------------------------------------------------------ the group's server
 @njit(cache=True)
-def _push(s, group, kind, agent, serve):
-    """FifoServer.push (never at the front: only sharing jobs go there, and sharing is instant here)."""
+def _grow_queues(s):
+    """Twice the ring buffers' capacity, each group's jobs moved to the front in their order."""
     server, queue = s.server, s.queue
     capacity = queue.shape[2]
+    grown = np.zeros((3, queue.shape[1], 2 * capacity), dtype=np.int64)
+    for group in range(queue.shape[1]):
+        head = server[S_HEAD, group]
+        for k in range(server[S_LEN, group]):
+            grown[:, group, k] = queue[:, group, (head + k) % capacity]
+        server[S_HEAD, group] = 0
+    s.queue = grown
+
+
+@njit(cache=True)
+def _push(s, group, kind, agent, ticks, front, serve):
+    """FifoServer.push: at the back, or next if ``front``; ``ticks`` -1 for a job decided at the head."""
+    server = s.server
+    if server[S_LEN, group] == s.queue.shape[2]:
+        _grow_queues(s)
+    queue = s.queue
+    capacity = queue.shape[2]
     length = server[S_LEN, group]
-    if length == capacity:
-        raise RuntimeError("compiled CES engine: a group's queue is full (a bound on queued jobs was wrong)")
-    slot = (server[S_HEAD, group] + length) % capacity
+    if front:
+        slot = (server[S_HEAD, group] - 1) % capacity
+        server[S_HEAD, group] = slot
+    else:
+        slot = (server[S_HEAD, group] + length) % capacity
     queue[0, group, slot] = kind
     queue[1, group, slot] = agent
+    queue[2, group, slot] = ticks
     server[S_LEN, group] = length + 1
     if serve:
         _serve_next(s, group)
@@ -357,17 +383,17 @@ def _push(s, group, kind, agent, serve):
 @njit(cache=True)
 def _serve_next(s, group):
     """FifoServer.serve_next (no outages here: the server is always up)."""
-    server, queue, params = s.server, s.queue, s.params
+    server, queue = s.server, s.queue
     capacity = queue.shape[2]
     while server[S_LEN, group] > 0 and server[S_JOB_KIND, group] < 0 and server[S_HELD, group] == 0:
         head = server[S_HEAD, group]
-        kind, agent = queue[0, group, head], queue[1, group, head]
+        kind, agent, ticks = queue[0, group, head], queue[1, group, head], queue[2, group, head]
         server[S_HEAD, group] = (head + 1) % capacity
         server[S_LEN, group] -= 1
-        if kind == JOB_ASSIGN:  # pushed without a service time: the protocol admits it
+        if ticks < 0:  # pushed without a service time (an assignment request): the protocol admits it
             server[S_HELD, group] = 1 if _admit(s, group, agent) else 0
         else:
-            _start_job(s, group, kind, agent, params[P_VALIDATE_TICKS])
+            _start_job(s, group, kind, agent, ticks)
 
 
 @njit(cache=True)
@@ -394,11 +420,13 @@ def _server_done(s, event):
     kind, agent = server[S_JOB_KIND, group], server[S_JOB_AGENT, group]
     server[S_JOB_KIND, group] = -1
     server[S_SERVED, group] += counters[C_TIME] - server[S_JOB_START, group]
-    counters[C_MESSAGES] += 1  # the verdict, or the assignment, back to the agent
     if kind == JOB_VALIDATE:
+        counters[C_MESSAGES] += 1  # the verdict back to the agent
         conclude_validation(s, agent)
-    else:
+    elif kind == JOB_ASSIGN:
+        counters[C_MESSAGES] += 1  # the assignment back to the agent
         start_execution(s, agent, s.agent_task[agent])
+    # a sharing job: its messages were counted when the solution was shared
     if counters[C_TERMINATED] == 0:
         _serve_next(s, group)
 
@@ -455,7 +483,7 @@ def _agent_available(s, agent):
     if s.params[P_DECENTRALIZED] == 0:
         s.counters[C_MESSAGES] += 1  # the request to the controller
         s.agent_status[agent] = AGENT_QUEUED
-        _push(s, group, JOB_ASSIGN, agent, True)
+        _push(s, group, JOB_ASSIGN, agent, -1, False, True)
     else:
         s.agent_status[agent] = AGENT_IDLE
         if _has_candidates(s, group):
@@ -536,7 +564,7 @@ def _decline(s, agent):
 def _resume(s, agent):
     """control.resume: the centralized controller still holds the request (no new message)."""
     if s.params[P_DECENTRALIZED] == 0:
-        _push(s, s.agent_group[agent], JOB_ASSIGN, agent, True)
+        _push(s, s.agent_group[agent], JOB_ASSIGN, agent, -1, False, True)
     else:
         _agent_available(s, agent)
 
@@ -548,7 +576,7 @@ def _submit_to_protocol(s, agent):
     params, counters = s.params, s.counters
     if params[P_DECENTRALIZED] == 0 or params[P_CENTRAL_VALIDATION] == 1:
         counters[C_MESSAGES] += 1  # the solution to the controller (group entity)
-        _push(s, group, JOB_VALIDATE, agent, True)
+        _push(s, group, JOB_VALIDATE, agent, params[P_VALIDATE_TICKS], False, True)
     else:
         counters[C_MESSAGES] += 2 * (s.group_size[group] - 1)  # the solution to the peers, their verdicts back
         schedule(s, counters[C_TIME] + params[P_PEER_VALIDATE_TICKS], EV_CONCLUDE, agent)
@@ -565,7 +593,7 @@ def _tasks_ready(s, group):
             s.flags[F_PARKED, agent] = False
             any_parked = True
             if centralized:
-                _push(s, group, JOB_ASSIGN, agent, False)
+                _push(s, group, JOB_ASSIGN, agent, -1, False, False)
             else:
                 s.flags[F_DECIDING, agent] = True
     if centralized and any_parked:
@@ -681,7 +709,7 @@ def conclude_validation(s, agent):
 
 @njit(cache=True)
 def _complete(s, agent, task, cls, group):
-    """CESSimulator._complete and _share_knowledge (instant sharing)."""
+    """CESSimulator._complete."""
     counters = s.counters
     now = counters[C_TIME]
     s.task_status[task] = TASK_DONE
@@ -694,18 +722,7 @@ def _complete(s, agent, task, cls, group):
     s.group_remaining[group] -= 1
     s.group_completed[group] += 1
 
-    sharing = s.params[P_SHARING]
-    if sharing == 0:
-        s.knows[agent, cls] = True
-    elif sharing == 1:
-        agent_group = s.agent_group[agent]
-        first, last = s.members_indptr[agent_group], s.members_indptr[agent_group + 1]
-        counters[C_MESSAGES] += last - first - 1
-        for k in range(first, last):
-            s.knows[s.members[k], cls] = True
-    else:
-        counters[C_MESSAGES] += s.knows.shape[0] - 1
-        s.knows[:, cls] = True
+    _share_knowledge(s, agent, cls)
 
     # released groups, listed after the task ids' part of scratch, then sorted
     base = s.task_status.size
@@ -737,6 +754,48 @@ def _complete(s, agent, task, cls, group):
         counters[C_TERMINATED] = 1
         counters[C_END_TIME] = now + s.params[P_COLLECT_TICKS]
         counters[C_TIME] = counters[C_END_TIME]
+
+
+@njit(cache=True)
+def _share_knowledge(s, agent, cls):
+    """CESSimulator._share_knowledge: the learners are the solver, its group or everybody; with a cost per recipient
+    they learn it one after the other by id, and the protocol's ``knowledge_shared`` hook runs."""
+    counters, params = s.counters, s.params
+    sharing, share = params[P_SHARING], params[P_SHARE_TICKS]
+    agent_group = s.agent_group[agent]
+    if sharing == 0:
+        first, last = 0, 0  # no recipient
+    elif sharing == 1:
+        first, last = s.members_indptr[agent_group], s.members_indptr[agent_group + 1]
+    else:
+        first, last = 0, s.knows.shape[0]
+    n_learners = 1 if sharing == 0 else last - first
+    counters[C_MESSAGES] += n_learners - 1  # the solution is sent to every learner but the solver
+    s.knows[agent, cls] = True
+    k = 0
+    for index in range(first, last):
+        recipient = s.members[index] if sharing == 1 else index
+        if recipient == agent:
+            continue
+        if share <= 0:
+            s.knows[recipient, cls] = True
+        else:
+            k += 1
+            schedule(s, counters[C_TIME] + k * share, EV_LEARN, recipient * s.knows.shape[1] + cls)
+    if share > 0:
+        _knowledge_shared(s, agent_group, agent, (n_learners - 1) * share)
+
+
+@njit(cache=True)
+def _knowledge_shared(s, group, agent, ticks):
+    """control.knowledge_shared: the group entity (the centralized controller, a central validator) sends the
+    solution before its next job; peers send nothing through an entity."""
+    if ticks <= 0:
+        return
+    if s.params[P_DECENTRALIZED] == 0:
+        _push(s, group, JOB_SHARE, agent, ticks, True, False)
+    elif s.params[P_CENTRAL_VALIDATION] == 1 and s.group_remaining[group] > 0:
+        _push(s, group, JOB_SHARE, agent, ticks, True, True)
 
 
 @njit(cache=True)
@@ -839,6 +898,9 @@ def _dispatch(s, code, argument):
         conclude_validation(s, argument)
     elif code == EV_RESUME:
         _resume_event(s, argument)
+    elif code == EV_LEARN:
+        n_classes = s.knows.shape[1]
+        s.knows[argument // n_classes, argument % n_classes] = True
     else:
         _start(s)
 
@@ -847,7 +909,7 @@ def _dispatch(s, code, argument):
 def advance(s):
     """CESSimulator.advance. Returns False if the episode stalled with nobody deciding and nobody waiting (the Python
     simulator raises then; the facade does too)."""
-    counters, heap = s.counters, s.heap
+    counters = s.counters  # (not the heap: an event may grow it, so it is read from the state each time)
     max_ticks = s.params[P_MAX_TICKS]
     while counters[C_TERMINATED] == 0 and counters[C_TRUNCATED] == 0:
         if counters[C_CHANGED] > 0:
@@ -858,7 +920,7 @@ def advance(s):
             if not _on_quiescence(s):
                 return False
             continue
-        next_time = heap[0, 0]
+        next_time = s.heap[0, 0]
         if next_time > max_ticks:
             counters[C_TIME] = max_ticks
             counters[C_TRUNCATED] = 1
@@ -867,7 +929,7 @@ def advance(s):
         counters[C_FORCED_ROUND] = 0
         while (
             counters[C_HEAP_SIZE] > 0
-            and heap[0, 0] == next_time
+            and s.heap[0, 0] == next_time
             and counters[C_TERMINATED] == 0
             and counters[C_TRUNCATED] == 0
         ):

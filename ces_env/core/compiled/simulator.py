@@ -50,6 +50,7 @@ from ces_env.core.compiled.engine import (
     P_EXPLORER,
     P_MAX_TICKS,
     P_PEER_VALIDATE_TICKS,
+    P_SHARE_TICKS,
     P_SHARING,
     P_VALIDATE_TICKS,
     P_WAIT_TICKS,
@@ -210,6 +211,7 @@ class CompiledCESSimulator(CESSimulator):
         params[P_WAIT_TICKS] = -1 if config.wait_ticks is None else config.wait_ticks
         params[P_MAX_TICKS] = self.max_ticks
         params[P_EXPLORER] = EXPLORER_CODES[config.explorer]
+        params[P_SHARE_TICKS] = config.share_ticks_per_recipient
 
         # decentralized claims: the Python protocol object reads the engine's array for its candidates
         claim_time = getattr(protocol, "claim_time", None)
@@ -218,9 +220,8 @@ class CompiledCESSimulator(CESSimulator):
 
         self.counters = np.zeros(N_COUNTERS, dtype=np.int64)
         self._total_reward = np.zeros(1, dtype=np.float64)
-        # pending events: at most one per agent (its execution's end, its claim or its peer verdict) plus a fixed
-        # wait's end, one service per group and the start
-        heap = np.zeros((2 * n + 2 * l + 8, 4), dtype=np.int64)
+        heap_rows, queue_capacity = self.initial_capacities()
+        heap = np.zeros((heap_rows, 4), dtype=np.int64)
         heap[0] = (self.start_time, 0, EV_START, -1)  # as the Python simulator scheduled it (sequence 0)
         self.counters[C_HEAP_SIZE] = 1
         self.counters[C_SEQ] = self._seq
@@ -231,8 +232,7 @@ class CompiledCESSimulator(CESSimulator):
         self.server = np.zeros((N_SERVER_ROWS, l), dtype=np.int64)
         self.server[S_JOB_KIND] = -1
         self.server[S_DECIDER] = -1
-        queue_capacity = int(self.group_size.max(initial=0)) + 2  # each agent has at most one job queued
-        queue = np.zeros((2, l, queue_capacity), dtype=np.int64)
+        queue = np.zeros((3, l, queue_capacity), dtype=np.int64)
         order_indptr = np.zeros(l + 1, dtype=np.int64)
         order_indptr[1:] = np.cumsum([len(order) for order in self.group_order])
         order = np.concatenate(self.group_order).astype(np.int64) if m else np.zeros(0, dtype=np.int64)
@@ -287,6 +287,14 @@ class CompiledCESSimulator(CESSimulator):
         self._choices = np.full(n, WAIT, dtype=np.int64)
         self.control = CompiledControlView(self, protocol)
         self._any_waiting = False
+
+    def initial_capacities(self) -> tuple[int, int]:
+        """(rows of the event heap, slots of each group's queue) to start with; both grow when full. Pending events:
+        at most one per agent (its execution's end, its claim or its peer verdict), a fixed wait's end, one service
+        per group and the start, plus a shared solution's deliveries. Queued jobs: one per agent of the group, plus
+        a sharing job now and then."""
+        n, l = self.instance.n_agents, self.instance.n_groups
+        return 2 * n + 2 * l + 8, int(self.group_size.max(initial=0)) + 2
 
     # ------------------------------------------------------------------------------------------------ driving
     def advance(self) -> None:
