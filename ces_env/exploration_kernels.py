@@ -17,6 +17,12 @@ and common-random-numbers comparison) stay exactly the same:
    multiply-and-reject on single bytes, the bytes taken least significant first from 32-bit draws, which PCG64's
    ``next_uint32`` cuts from each 64-bit output low half first.  A fresh generator has no buffered half, so the byte
    stream is simply the little-endian bytes of the successive 64-bit outputs.
+4. With explorers' slips (``solution_error_prob > 0``) the same stream then draws ``random()``: numpy's
+   ``next_double``, ``(next_uint64 >> 11) * 2**-53``, from the 64-bit output after the one holding the last byte
+   kept (``pcg64_next64`` ignores the 32-bit half the byte draws may leave buffered), or from the first output when
+   nothing was drawn before (the wall follower). :func:`dfs_direction_orders_and_slip_into` and
+   :func:`first_double_slips` give the engine the slip decision; the index of the dropped cell, drawn after, is not
+   needed there (a slipped path is invalid whichever cell it lost).
 
 Entropy values must each lie in ``[0, 2**32)``: numpy would split a larger int into several words, and the caller
 (who knows how its ints split, e.g. :func:`ces_env.core.simulator.uint32_words`) must pass the words.  The stage
@@ -44,6 +50,10 @@ __all__ = [
     "dfs_direction_orders_into",
     "dfs_direction_orders",
     "attempt_direction_orders_into",
+    "first_double",
+    "dfs_orders_then_double",
+    "dfs_direction_orders_and_slip_into",
+    "first_double_slips",
 ]
 
 N_DIRECTION_ORDERS = 24  # the 4! orders in which a depth-first walker tries N, E, S, W (ces_env.maze)
@@ -68,6 +78,9 @@ _ROT_MASK = np.uint64(63)
 _SIXTY_FOUR = np.uint64(64)
 _BYTE_MASK = np.uint64(0xFF)
 _EIGHT = np.uint64(8)
+# numpy/random/src/distributions: next_double = (next_uint64 >> 11) * (1.0 / 9007199254740992.0)
+_DOUBLE_SHIFT = np.uint64(11)
+_DOUBLE_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
 def _check_entropy_type(entropy_words):  # pragma: no cover - replaced by the overload below in compiled code
@@ -246,18 +259,15 @@ def pcg64_raw(entropy_words, n):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def bounded_uint8_into(entropy_words, high, out):  # pragma: no cover - compiled
-    """Fills ``out`` with ``default_rng(entropy_words).integers(0, high, size=out.size, dtype=np.uint8)``.
+def _bounded_uint8_fill(state_high, state_low, inc_high, inc_low, high, out):  # pragma: no cover - compiled
+    """numpy's ``random_bounded_uint8_fill`` (Lemire, ``rng = high - 1``) from this PCG64 state; returns the next state.
 
-    ``high`` in 1..256. numpy draws nothing when ``high == 1``, takes raw bytes when ``high == 256``, and otherwise
-    keeps the byte ``b`` unless ``(b * high) & 0xFF`` is below ``(256 - high) % high``, returning ``(b * high) >> 8``.
-    """
-    if high < 1 or high > 256:
-        raise ValueError("bounded_uint8_into: high must be in 1..256")
-    if high == 1:
-        out[:] = 0
-        return
-    state_high, state_low, inc_high, inc_low = _seeded(entropy_words)
+    The bytes come least significant first from 32-bit draws, which PCG64 cuts from each 64-bit output low half first,
+    so the ``n`` kept bytes end inside the ``k``-th 64-bit output and ``out`` uses exactly outputs 1..k. The 32-bit half
+    numpy may leave buffered is never read by the 64-bit draws that follow (``pcg64_next64`` ignores it), so the
+    returned state is the generator's state for every later ``random()``/``next_uint64``.
+    ``high`` in 2..256: numpy keeps the byte ``b`` unless ``(b * high) & 0xFF`` is below ``(256 - high) % high``,
+    returning ``(b * high) >> 8``."""
     scale = np.uint64(high)
     threshold = np.uint64((256 - high) % high)  # (UINT8_MAX - rng) % rng_excl with rng = high - 1
     i = np.uint64(0)  # unsigned: the stores need no negative-index wraparound (a third faster)
@@ -281,8 +291,25 @@ def bounded_uint8_into(entropy_words, high, out):  # pragma: no cover - compiled
                 out[i] = np.uint8(scaled >> _EIGHT)
                 i += _ONE
                 if i == n:
-                    break  # the output's remaining bytes are never used (a fresh generator is thrown away)
+                    break  # the output's remaining bytes are lost: numpy's byte buffer lives for one fill call
             raw >>= _EIGHT
+    return state_high, state_low
+
+
+@njit(cache=True)
+def bounded_uint8_into(entropy_words, high, out):  # pragma: no cover - compiled
+    """Fills ``out`` with ``default_rng(entropy_words).integers(0, high, size=out.size, dtype=np.uint8)``.
+
+    ``high`` in 1..256. numpy draws nothing when ``high == 1``, takes raw bytes when ``high == 256`` (threshold 0
+    below: the same bytes), and otherwise rejects as described in :func:`_bounded_uint8_fill`.
+    """
+    if high < 1 or high > 256:
+        raise ValueError("bounded_uint8_into: high must be in 1..256")
+    if high == 1:
+        out[:] = 0
+        return
+    state_high, state_low, inc_high, inc_low = _seeded(entropy_words)
+    _bounded_uint8_fill(state_high, state_low, inc_high, inc_low, high, out)
 
 
 @njit(cache=True)
@@ -317,3 +344,49 @@ def attempt_direction_orders_into(seed_words, task, attempt, out):  # pragma: no
     entropy[n_seed] = _word(task)
     entropy[n_seed + 1] = _word(attempt)
     bounded_uint8_into(entropy, N_DIRECTION_ORDERS, out)
+
+
+@njit(cache=True)
+def _next_double(state_high, state_low, inc_high, inc_low):  # pragma: no cover - compiled
+    """numpy's ``next_double`` for PCG64: the top 53 bits of the next 64-bit output times 2**-53 (exact, in [0, 1))."""
+    state_high, state_low = _step(state_high, state_low, inc_high, inc_low)
+    return np.float64(_output(state_high, state_low) >> _DOUBLE_SHIFT) * _DOUBLE_UNIT
+
+
+@njit(cache=True)
+def first_double(entropy_words):  # pragma: no cover - compiled
+    """``np.random.default_rng(entropy_words).random()``: the first double of a fresh stream."""
+    state_high, state_low, inc_high, inc_low = _seeded(entropy_words)
+    return _next_double(state_high, state_low, inc_high, inc_low)
+
+
+@njit(cache=True)
+def dfs_orders_then_double(entropy_words, out):  # pragma: no cover - compiled
+    """Fills ``out`` like :func:`dfs_direction_orders_into` and returns the same stream's next ``random()``.
+
+    That is ``rng.integers(0, 24, size=out.size, dtype=np.uint8)`` then ``rng.random()`` on one
+    ``rng = np.random.default_rng(entropy_words)``: the depth-first explorer's orders, then the double that decides
+    its slip (``CESSimulator._maybe_corrupt``)."""
+    state_high, state_low, inc_high, inc_low = _seeded(entropy_words)
+    state_high, state_low = _bounded_uint8_fill(state_high, state_low, inc_high, inc_low, N_DIRECTION_ORDERS, out)
+    return _next_double(state_high, state_low, inc_high, inc_low)
+
+
+@njit(cache=True)
+def dfs_direction_orders_and_slip_into(entropy_words, out, error_prob):  # pragma: no cover - compiled
+    """Fills ``out`` like :func:`dfs_direction_orders_into`; returns whether the explorer slips: the same stream's
+    next ``random()`` is below ``error_prob`` (``CESSimulator._maybe_corrupt``). With ``error_prob <= 0`` the
+    simulator draws no double, so neither does this (the orders alone, and False)."""
+    if error_prob <= 0:
+        dfs_direction_orders_into(entropy_words, out)
+        return False
+    return dfs_orders_then_double(entropy_words, out) < error_prob
+
+
+@njit(cache=True)
+def first_double_slips(entropy_words, error_prob):  # pragma: no cover - compiled
+    """Whether the wall follower (which draws nothing before) slips: ``default_rng(entropy_words).random() <
+    error_prob``; False without drawing when ``error_prob <= 0``."""
+    if error_prob <= 0:
+        return False
+    return first_double(entropy_words) < error_prob

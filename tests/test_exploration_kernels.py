@@ -3,6 +3,8 @@ the simulator that uses it must play exactly the episodes it played with numpy's
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from ces_env.config import make_config
 from ces_env.core import simulator as simulator_module
 from ces_env.core.simulator import WAIT, CESSimulator, uint32_words
 from ces_env.generator import generate_instance
-from ces_env.maze import explore_dfs, explore_dfs_seeded, generate_maze
+from ces_env.maze import EXPLORERS, explore_dfs, explore_dfs_seeded, generate_maze
 
 SEEDS = st.integers(0, 2**63 - 1)
 WORD = st.integers(0, 2**32 - 1)
@@ -94,6 +96,100 @@ def test_entropy_of_each_length_and_any_integer_dtype(n_words: int) -> None:
 
 def test_zero_cells_draw_nothing() -> None:
     assert kernels.dfs_direction_orders(_words([1, 2, 3]), 0).shape == (0,)
+
+
+# ----------------------------------------------------------------------------------------- the slip's double
+
+
+def _numpy_orders_then_double(words: np.ndarray, n_cells: int) -> tuple[np.ndarray, float, int]:
+    """The simulator's draws on one stream: the orders, then ``random()``; with the 32-bit half numpy held buffered
+    between the two (1 when the last byte came from a 64-bit output's low half)."""
+    stream = np.random.default_rng(words)
+    orders = stream.integers(0, 24, size=n_cells, dtype=np.uint8)
+    buffered = int(stream.bit_generator.state["has_uint32"])
+    return orders, stream.random(), buffered
+
+
+@settings(max_examples=400, deadline=None)
+@given(SEEDS, WORD, WORD, st.integers(1, 5000) | st.integers(1, 40))
+def test_double_after_the_orders_is_numpy(seed: int, task: int, attempt: int, n_cells: int) -> None:
+    """Bit for bit (``==`` on the doubles, and their bits), small and large mazes, odd and even cell counts."""
+    words = _words([*uint32_words(seed), task, attempt])
+    expected_orders, expected_double, _ = _numpy_orders_then_double(words, n_cells)
+    orders = np.full(n_cells, 255, dtype=np.uint8)
+    double = kernels.dfs_orders_then_double(words, orders)
+    assert np.array_equal(orders, expected_orders)
+    assert np.float64(double).view(np.uint64) == np.float64(expected_double).view(np.uint64)
+
+
+def test_double_after_the_orders_with_and_without_a_buffered_half() -> None:
+    """Every count from 0 to 40 and some large ones, over several streams each: the byte draws end on a 64-bit output's
+    low half (numpy keeps the high half buffered, which ``random()`` must skip) or on its high half; the test checks
+    that both happened many times."""
+    buffered_counts = {0: 0, 1: 0}
+    for n_cells in [*range(0, 41), 99, 100, 101, 4999, 5000]:
+        for stream_seed in range(12):
+            words = _words([*uint32_words(stream_seed * 7919 + n_cells), n_cells, stream_seed])
+            expected_orders, expected_double, buffered = _numpy_orders_then_double(words, n_cells)
+            buffered_counts[buffered] += 1
+            orders = np.empty(n_cells, dtype=np.uint8)
+            assert kernels.dfs_orders_then_double(words, orders) == expected_double, (n_cells, stream_seed)
+            assert np.array_equal(orders, expected_orders)
+    assert min(buffered_counts.values()) > 100, buffered_counts
+
+
+@settings(max_examples=200, deadline=None)
+@given(SEEDS, WORD, WORD)
+def test_first_double_is_numpy(seed: int, task: int, attempt: int) -> None:
+    words = _words([*uint32_words(seed), task, attempt])
+    expected = np.random.default_rng((seed, task, attempt)).random()
+    assert np.float64(kernels.first_double(words)).view(np.uint64) == np.float64(expected).view(np.uint64)
+    assert kernels.dfs_orders_then_double(words, np.empty(0, np.uint8)) == expected  # no orders: the fresh stream
+
+
+def _probabilities_around(double: float) -> list[float]:
+    """Error probabilities on both sides of the drawn double and equal to it (``<``, not ``<=``), and the edges."""
+    return [double, np.nextafter(double, 2.0), np.nextafter(double, -1.0), 0.0, -0.5, 1.0, 1e-300, 0.5]
+
+
+@settings(max_examples=200, deadline=None)
+@given(SEEDS, WORD, WORD, st.integers(0, 3000), st.floats(0.0, 1.0))
+def test_slip_wrappers_compare_the_double(seed: int, task: int, attempt: int, n_cells: int, prob: float) -> None:
+    words = _words([*uint32_words(seed), task, attempt])
+    expected_orders, double_after, _ = _numpy_orders_then_double(words, n_cells)
+    fresh_double = np.random.default_rng(words).random()
+    for error_prob in [prob, *_probabilities_around(double_after), *_probabilities_around(fresh_double)]:
+        orders = np.full(n_cells, 255, dtype=np.uint8)
+        slipped = kernels.dfs_direction_orders_and_slip_into(words, orders, error_prob)
+        assert slipped == (error_prob > 0 and double_after < error_prob), error_prob
+        assert np.array_equal(orders, expected_orders)  # filled whether or not a double is drawn
+        assert kernels.first_double_slips(words, error_prob) == (error_prob > 0 and fresh_double < error_prob)
+
+
+@pytest.mark.parametrize("explorer", ["dfs", "wall_follower"])
+@pytest.mark.parametrize("error_prob", [0.0, 0.3, 0.9])
+def test_slip_is_the_simulators_corruption(explorer: str, error_prob: float) -> None:
+    """Against ``CESSimulator._maybe_corrupt`` itself, after the simulator's explorer on the same stream: the kernels
+    say "slipped" exactly when the simulator drops a cell (a slipped path is always shorter)."""
+    rng = np.random.default_rng(404)
+    carrier = SimpleNamespace(config=SimpleNamespace(solution_error_prob=error_prob))
+    outcomes = set()
+    for trial in range(40):
+        maze = generate_maze(int(rng.integers(2, 12)), int(rng.integers(2, 12)), rng)
+        words = _words([*uint32_words(int(rng.integers(2**63))), trial, int(rng.integers(3))])
+        stream = np.random.default_rng(words)
+        exploration = EXPLORERS[explorer](maze, stream)
+        corrupted = CESSimulator._maybe_corrupt(carrier, exploration.path, stream)  # type: ignore[arg-type]
+        simulator_slipped = len(corrupted) != len(exploration.path)
+        if explorer == "dfs":
+            orders = np.empty(maze.n_cells, dtype=np.uint8)
+            slipped = kernels.dfs_direction_orders_and_slip_into(words, orders, error_prob)
+            assert explore_dfs_seeded(maze, words).moves == exploration.moves
+        else:
+            slipped = kernels.first_double_slips(words, error_prob)
+        assert slipped == simulator_slipped
+        outcomes.add(slipped)
+    assert outcomes == ({False} if error_prob == 0 else {False, True})  # both outcomes met: the test can tell
 
 
 # ----------------------------------------------------------------------------------------- bad input
