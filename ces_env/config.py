@@ -216,10 +216,10 @@ class CESConfig:
     """If True, a masked-out action raises ``ValueError``; if False it is treated as wait (and counted in the info)."""
     engine: Engine = "auto"
     """Which simulator runs the episode; never what happens in it (both play the same episode on the same seed).
-    ``"compiled"``: the numba event loop of :mod:`ces_env.core.compiled` (the CES controls, automatic exploration,
-    no faults, no slips; anything else is refused); ``"python"``: the reference simulator, which
-    runs every protocol and records traces; ``"auto"``: compiled where it can run the scenario (and no trace is
-    recorded), else Python."""
+    ``"compiled"``: the numba event loop of :mod:`ces_env.core.compiled` (the CES controls, automatic exploration
+    with the dfs or wall-follower explorer, no faults; anything else is refused); ``"python"``: the reference
+    simulator, which runs every protocol and records traces; ``"auto"``: compiled where it can run the scenario (and
+    no trace is recorded), else Python."""
 
     def __post_init__(self) -> None:
         options = self.control_options

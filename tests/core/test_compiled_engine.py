@@ -55,6 +55,7 @@ def play(engine: str, fields: dict[str, Any], seed: int, wait_prob: float) -> li
                 "queues": env.sim.control.queue_lengths(),
                 "busy": env.sim.control.busy_ticks(),
                 "events": env.sim.events_scheduled,
+                "rejected": env.sim.rejected_solutions,
             }
         )
         assert len(steps) < 5000, "an episode that never ends"
@@ -94,6 +95,16 @@ CASES: dict[str, dict[str, Any]] = {
     ),
     "timed-no-sharing": dict(preset="small", share_ticks_per_recipient=2, knowledge_sharing="none"),
     "paper-cost-profile": dict(preset="small", **PAPER_PROFILE),
+    "slips": dict(preset="small", solution_error_prob=0.3),
+    "slips-decentralized-wall-follower": dict(
+        preset="small-decentralized", solution_error_prob=0.5, explorer="wall_follower"
+    ),
+    "slips-central-validation-timed-sharing": dict(
+        preset="small-decentralized",
+        solution_error_prob=0.2,
+        share_ticks_per_recipient=2,
+        control_options={"validation": "central"},
+    ),
     "instant-claims": dict(preset="small-decentralized", claim_latency_ticks=0, peer_validate_ticks=0),
     "wall-follower": dict(preset="small", explorer="wall_follower"),
     "speeds-and-independent-split": dict(
@@ -161,11 +172,26 @@ def test_an_always_waiting_policy_stalls_the_same_way() -> None:
     latency=st.integers(0, 5),
     service=st.integers(0, 5),
     share=st.sampled_from([0, 0, 1, 3]),
+    error_prob=st.sampled_from([0.0, 0.0, 0.25, 0.6]),
+    explorer=st.sampled_from(["dfs", "dfs", "wall_follower"]),
     seed=st.integers(0, 2**32),
     wait_prob=st.sampled_from([0.0, 0.2, 0.7]),
 )
 def test_compiled_engine_on_random_scenarios(
-    control, n_groups, agents_per_group, n_tasks, graph, sharing, wait_ticks, latency, service, share, seed, wait_prob
+    control,
+    n_groups,
+    agents_per_group,
+    n_tasks,
+    graph,
+    sharing,
+    wait_ticks,
+    latency,
+    service,
+    share,
+    error_prob,
+    explorer,
+    seed,
+    wait_prob,
 ) -> None:
     fields = dict(
         control=control,
@@ -182,6 +208,8 @@ def test_compiled_engine_on_random_scenarios(
         validate_service_ticks=service,
         peer_validate_ticks=latency,
         share_ticks_per_recipient=share,
+        solution_error_prob=error_prob,
+        explorer=explorer,
     )
     assert_same_episode(fields, seed, wait_prob)
 
@@ -193,7 +221,6 @@ def test_compiled_engine_on_random_scenarios(
         (dict(exploration_mode="steered"), "exploration_mode"),
         (dict(explorer="random_walk"), "explorer"),
         (dict(crash_rate=0.01, crash_recovery_ticks=5), "fault"),
-        (dict(solution_error_prob=0.1), "solution_error_prob"),
     ],
 )
 def test_what_the_compiled_engine_does_not_run_stays_with_python(fields: dict[str, Any], reason: str) -> None:

@@ -18,8 +18,8 @@ COMPILED_EXPLORERS = ("dfs", "wall_follower")
 
 
 def unsupported_reason(config: CESConfig, *, trace: bool = False) -> str | None:
-    """Why the compiled engine cannot run ``config`` (None: it can). Fault options, slips, steering, other protocols
-    and tracing stay with the Python simulator."""
+    """Why the compiled engine cannot run ``config`` (None: it can). Fault options, steering, other protocols and
+    tracing stay with the Python simulator."""
     from ces_env.core.faults import faults_enabled
 
     config = config.in_ticks()
@@ -33,8 +33,6 @@ def unsupported_reason(config: CESConfig, *, trace: bool = False) -> str | None:
         return f"explorer {config.explorer!r} is not compiled (only {', '.join(COMPILED_EXPLORERS)})"
     if faults_enabled(config):
         return "fault options (crashes, outages, Byzantine or misreporting agents) are not compiled"
-    if config.solution_error_prob > 0:
-        return "solution_error_prob > 0 (explorers' slips) is not compiled"
     return None
 
 

@@ -13,10 +13,11 @@ order (every Python iteration over them is sorted); a group's FIFO queue is a ri
 counters, flags) live in one int64 array, ``counters``, indexed by the ``C_*`` constants.
 
 What it covers is what :func:`ces_env.core.compiled.unsupported_reason` accepts: the two CES controls (decentralized
-with either validation), automatic exploration with the ``dfs`` or ``wall_follower`` explorer, no faults, no slips
-(``solution_error_prob`` 0). Under those, every submitted
-path is valid (a depth-first walk's stack and a known solution are paths from start to target), so validation always
-completes the task, as the Python validator would find.
+with either validation), automatic exploration with the ``dfs`` or ``wall_follower`` explorer, no faults. A submitted
+path is then valid unless the explorer slipped (``solution_error_prob``): a depth-first walk's stack and a known
+solution are paths from start to target, and a slip drops a cell or stops the walk short, which the validator always
+rejects. So the engine keeps one flag per agent, whether its submission is valid, instead of the path; the slip is
+the same draw from the same (task, attempt) stream as the Python simulator's (:mod:`ces_env.exploration_kernels`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from numba import njit
 from numba.core import types
 from numba.experimental import structref
 
-from ces_env.exploration_kernels import dfs_direction_orders
+from ces_env.exploration_kernels import dfs_direction_orders_and_slip_into, first_double_slips
 from ces_env.maze import _FIXED_ORDER, _NO_CELL_ORDER, _PENDING_TABLE, _RIGHT_HAND_ORDER, _dfs_kernel
 from ces_env.types import (
     AGENT_CLAIMING,
@@ -62,7 +63,8 @@ C_HEAP_SIZE = 12
 C_CHANGED = 13  # number of groups flagged in `changed`
 C_MUST_ACT = 14  # agents flagged must-act, after a call (the facade rebuilds its set only when some are)
 C_WAITING = 15  # agents waiting by choice, after a call
-N_COUNTERS = 16
+C_REJECTED = 16  # submissions the validator rejected (slips)
+N_COUNTERS = 17
 
 # --- params: the episode's constants
 P_DECENTRALIZED = 0  # 0: centralized controller; 1: decentralized claiming
@@ -113,7 +115,8 @@ F_MUST_ACT = 1
 F_DECIDING = 2  # decentralized deciders
 F_PARKED = 3
 F_CLAIM_LOST = 4
-N_FLAGS = 5
+F_VALID = 5  # the agent's current submission is a valid path (no slip)
+N_FLAGS = 6
 
 
 @structref.register
@@ -151,6 +154,7 @@ STATE_FIELDS: tuple[tuple[str, types.Type], ...] = (
     ("maze_offset", types.int64[::1]),  # (c+1,) int64
     ("maze_info", types.int64[:, ::1]),  # (c, 4) int64: width, start, target, solution length
     ("seed_words", types.uint32[::1]),  # (w,) uint32: the exploration seed's words
+    ("error_prob", types.float64[::1]),  # (1,) float64: solution_error_prob
     # the simulator's public arrays (the facade's attributes)
     ("task_status", types.int8[::1]),  # (m,) int8
     ("remaining_preds", types.int32[::1]),  # (m,) int32
@@ -203,6 +207,7 @@ def new_state(
     maze_offset,
     maze_info,
     seed_words,
+    error_prob,
     task_status,
     remaining_preds,
     task_holder,
@@ -251,6 +256,7 @@ def new_state(
     s.maze_offset = maze_offset
     s.maze_info = maze_info
     s.seed_words = seed_words
+    s.error_prob = error_prob
     s.task_status = task_status
     s.remaining_preds = remaining_preds
     s.task_holder = task_holder
@@ -641,21 +647,27 @@ def _release_tasks(s, group):
 
 @njit(cache=True)
 def _explore(s, cls, task, attempt):
-    """The explorer's move count on ``cls``'s maze (the (task, attempt) stream for ``dfs``)."""
+    """The explorer's move count on ``cls``'s maze and whether it slipped, from the (task, attempt) stream: the
+    ``dfs`` explorer's direction orders, then the slip's draw (CESSimulator._maybe_corrupt)."""
     info = s.maze_info[cls]
     passages = s.passages[s.maze_offset[cls] : s.maze_offset[cls + 1]]
+    if attempt >= 2**32:  # (tasks are fewer than 2**32: config limits) numpy would make two words of it
+        raise RuntimeError("compiled CES engine: a task's 2**32nd exploration; run it with engine='python'")
+    words = np.empty(s.seed_words.size + 2, dtype=np.uint32)
+    words[: s.seed_words.size] = s.seed_words
+    words[-2] = task
+    words[-1] = attempt
+    error_prob = s.error_prob[0]
     if s.params[P_EXPLORER] == 0:
-        words = np.empty(s.seed_words.size + 2, dtype=np.uint32)
-        words[: s.seed_words.size] = s.seed_words
-        words[-2] = task
-        words[-1] = attempt
-        orders = dfs_direction_orders(words, passages.size)
+        orders = np.empty(passages.size, dtype=np.uint8)
+        slipped = dfs_direction_orders_and_slip_into(words, orders, error_prob)
         moves, _, _ = _dfs_kernel(passages, info[0], info[1], info[2], orders, _FIXED_ORDER, _PENDING_TABLE)
     else:
+        slipped = first_double_slips(words, error_prob)  # the wall follower draws nothing before
         moves, _, _ = _dfs_kernel(
             passages, info[0], info[1], info[2], _NO_CELL_ORDER, _RIGHT_HAND_ORDER, _PENDING_TABLE
         )
-    return moves
+    return moves, slipped
 
 
 @njit(cache=True)
@@ -674,13 +686,15 @@ def start_execution(s, agent, task):
         counters[C_REPLAYS] += 1
         duration = max(1, math.ceil(s.maze_info[cls, 3] / speed - 1e-9))
         s.agent_status[agent] = AGENT_REPLAYING
+        s.flags[F_VALID, agent] = True  # the known solution
     else:
         counters[C_EXPLORATIONS] += 1
         attempt = s.attempts[task]
         s.attempts[task] += 1
-        moves = _explore(s, cls, task, attempt)
+        moves, slipped = _explore(s, cls, task, attempt)
         duration = max(1, math.ceil(moves / speed - 1e-9))
         s.agent_status[agent] = AGENT_EXPLORING
+        s.flags[F_VALID, agent] = not slipped
     s.job_end[agent] = now + duration
     schedule(s, now + duration, EV_FINISH_WORK, agent)
 
@@ -701,9 +715,16 @@ def _finish_work(s, agent):
 
 @njit(cache=True)
 def conclude_validation(s, agent):
-    """CESSimulator.conclude_validation: the path is valid here (see the module docstring)."""
+    """CESSimulator.conclude_validation: complete the task, or reject a slipped path (no Byzantine agents here)."""
     task = s.agent_task[agent]
-    _complete(s, agent, task, s.task_class[task], s.task_group[task])
+    group = s.task_group[task]
+    if s.flags[F_VALID, agent]:
+        _complete(s, agent, task, s.task_class[task], group)
+    else:
+        s.counters[C_REJECTED] += 1
+        s.task_status[task] = TASK_READY
+        s.task_holder[task] = -1
+        _release_tasks(s, group)
     make_available(s, agent)
 
 

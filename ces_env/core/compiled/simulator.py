@@ -25,6 +25,7 @@ from ces_env.core.compiled.engine import (
     C_HEAP_SIZE,
     C_MESSAGES,
     C_MUST_ACT,
+    C_REJECTED,
     C_REPLAYS,
     C_SEQ,
     C_STALLED,
@@ -69,7 +70,7 @@ from ces_env.types import Instance
 # _run unpacks the counters in this order (one tolist() instead of sixteen numpy scalar reads)
 _COUNTER_ORDER: tuple[int, ...] = (C_TIME, C_MESSAGES, C_CONFLICTS, C_TASKS_DONE, C_EXPLORATIONS, C_REPLAYS)
 _COUNTER_ORDER += (C_TERMINATED, C_TRUNCATED, C_STALLED, C_END_TIME, C_SEQ, C_FORCED_ROUND, C_HEAP_SIZE, C_CHANGED)
-_COUNTER_ORDER += (C_MUST_ACT, C_WAITING)
+_COUNTER_ORDER += (C_MUST_ACT, C_WAITING, C_REJECTED)
 assert tuple(range(N_COUNTERS)) == _COUNTER_ORDER, "the counters' unpacking in _run must follow their indices"
 _ANY_CHOICE = 2**62  # choices outside [-1, this) are waits either way; clipped so they fit the int64 array
 
@@ -254,6 +255,7 @@ class CompiledCESSimulator(CESSimulator):
             maze_offset=static["maze_offset"],
             maze_info=static["maze_info"],
             seed_words=np.array(self._seed_words, dtype=np.uint32),
+            error_prob=np.array([config.solution_error_prob], dtype=np.float64),
             task_status=self.task_status,
             remaining_preds=self.remaining_preds,
             task_holder=self.task_holder,
@@ -332,9 +334,10 @@ class CompiledCESSimulator(CESSimulator):
         # the scalars, copied to the simulator's usual attributes (one list: a numpy scalar read costs as much as
         # a Python int's whole round trip)
         (time, messages, conflicts, tasks_done, explorations, replays, terminated, truncated, stalled, end_time, seq,
-         forced_round, _, changed, must_act, waiting) = self.counters.tolist()  # fmt: skip
+         forced_round, _, changed, must_act, waiting, rejected) = self.counters.tolist()  # fmt: skip
         self.time, self.messages, self.conflicts, self.tasks_done = time, messages, conflicts, tasks_done
         self.explorations, self.replays, self.end_time, self._seq = explorations, replays, end_time, seq
+        self.rejected_solutions = rejected
         self.terminated, self.truncated, self.stalled = terminated == 1, truncated == 1, stalled == 1
         self._forced_round = forced_round == 1
         self.total_reward = float(self._total_reward[0])
