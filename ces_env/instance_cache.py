@@ -61,6 +61,7 @@ NOT_READ_BY_GENERATION = frozenset(
         "time_penalty",
         "max_ticks",
         "strict_actions",
+        "engine",
     }
 )
 """Config fields that only shape the dynamics (never the instance): left out of the cache key."""

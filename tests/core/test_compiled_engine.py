@@ -252,3 +252,19 @@ def test_the_view_refuses_protocol_transitions() -> None:
         sim.control.choose(0, 0)
     with pytest.raises(ValueError, match="maze moves"):
         sim.decide({}, {0: 1})
+
+
+def test_both_engines_share_an_instance_cache_and_play_the_same_episode() -> None:
+    """The engine shapes no instance: a sweep's instance cache serves a seed to either engine (one miss, one hit)."""
+    from ces_env import InstanceCache
+
+    cache = InstanceCache()
+    metrics = []
+    for engine in ("python", "compiled"):
+        env = parallel_env(preset="small", engine=engine, instance_cache=cache)
+        result = env.reset_arrays(seed=3)
+        while not result.over:
+            result = env.step_arrays(np.argmax(result.masks, axis=1).astype(np.int64))
+        metrics.append(result.metrics)
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert metrics[0] == metrics[1]
