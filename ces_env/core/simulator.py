@@ -27,6 +27,11 @@ every cost explicit):
 Waiting time (TWT) counts every tick an agent of a group does not move in a maze while its group still has unfinished
 tasks: idle, queued at the controller, claiming, or awaiting validation. The metrics themselves are computed from this
 state by :mod:`ces_env.core.metrics`.
+
+This is the reference simulator. For the two CES controls (and whatever else
+:func:`ces_env.core.compiled.unsupported_reason` accepts) episodes run by default on :mod:`ces_env.core.compiled`,
+which mirrors this module's dynamics function by function: a change to them here must be made there too
+(``tests/core/test_compiled_engine.py`` plays both engines step for step and fails otherwise).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The paper's two group controls (CES): a centralized controller per group, and decentralized claiming."""
+"""The paper's two group controls (CES): a centralized controller per group, and decentralized claiming.
+
+Both are mirrored by the compiled engine (:mod:`ces_env.core.compiled.engine`, which runs them by default): a change
+to their dynamics here must be made there too (``tests/core/test_compiled_engine.py`` compares the two engines).
+"""
 
 from __future__ import annotations
 

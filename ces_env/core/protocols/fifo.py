@@ -1,5 +1,8 @@
 """A single server per group that serves jobs first in, first out: the group entity of Algorithm 1 as a resource.
 
+(The compiled engine, :mod:`ces_env.core.compiled.engine`, has its own copy of this server as ring buffers for the two
+CES controls, without outages; ``tests/core/test_compiled_engine.py`` keeps the two equal.)
+
 A protocol that keeps some work at one entity per group (assignment, validation, knowledge sharing, ...) pushes
 ``(kind, agent, ticks)`` jobs onto the group's queue; the server serves one job at a time, each for its ``ticks``, and
 calls the protocol back when a job is done. Busy time and queue lengths feed ``controller_utilization``, the
