@@ -15,39 +15,26 @@ import argparse
 import functools
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from unittest.mock import MagicMock
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import agent_steps_per_second, pin_to_one_core  # noqa: E402
 from bench_decisions import decisions_per_second  # noqa: E402
+from bench_mpe2 import agent_steps_per_cpu_second  # noqa: E402
 
 FIFTY_AGENTS = {"n_agents": 50, "n_groups": 10, "n_tasks": 500, "maze_size": 20}
 
 
 def mpe2_agent_steps_per_second(episodes: int) -> float | None:
-    """mpe2 ``simple_spread`` (N=3) under random actions, as ``bench_mpe2.py``; None if mpe2 is not importable."""
-    sys.modules.setdefault("pygame", MagicMock())  # rendering only; never called here
-    sys.modules.setdefault("pygame.freetype", sys.modules["pygame"].freetype)
+    """mpe2 ``simple_spread`` (N=3) under random actions (``bench_mpe2.py``); None if mpe2 is not importable."""
     try:
-        from mpe2 import simple_spread_v3
+        return agent_steps_per_cpu_second(episodes)[0]
     except ImportError:
         return None
-    env = simple_spread_v3.parallel_env(N=3)
-    rng = np.random.default_rng(0)
-    steps = 0
-    start = time.process_time()
-    for episode in range(episodes):
-        env.reset(seed=episode)
-        while env.agents:
-            steps += len(env.agents)
-            env.step({agent: int(rng.integers(5)) for agent in env.agents})
-    return steps / (time.process_time() - start)
 
 
 def parallel_env_rate(config: dict[str, Any], seeds: int) -> float:

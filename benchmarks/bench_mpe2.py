@@ -15,11 +15,10 @@ from unittest.mock import MagicMock
 import numpy as np
 
 
-def main(episodes: int) -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    sys.modules["pygame"] = MagicMock()  # rendering only; never called here
-    sys.modules["pygame.freetype"] = sys.modules["pygame"].freetype
+def agent_steps_per_cpu_second(episodes: int) -> tuple[float, int]:
+    """(agent-steps per CPU-s, agent-steps) of ``simple_spread`` N=3 under random actions (mpe2 must be importable)."""
+    sys.modules.setdefault("pygame", MagicMock())  # rendering only; never called here
+    sys.modules.setdefault("pygame.freetype", sys.modules["pygame"].freetype)
     from mpe2 import simple_spread_v3
 
     env = simple_spread_v3.parallel_env(N=3)
@@ -31,8 +30,14 @@ def main(episodes: int) -> None:
         while env.agents:
             steps += len(env.agents)  # live agents this step (all of them, until the episode's last cycle)
             env.step({agent: int(rng.integers(5)) for agent in env.agents})
-    cpu = time.process_time() - start
-    print(f"mpe2 simple_spread N=3: {steps / cpu:,.0f} agent-steps per CPU-s ({steps} agent-steps)")
+    return steps / (time.process_time() - start), steps
+
+
+def main(episodes: int) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    rate, steps = agent_steps_per_cpu_second(episodes)
+    print(f"mpe2 simple_spread N=3: {rate:,.0f} agent-steps per CPU-s ({steps} agent-steps)")
 
 
 if __name__ == "__main__":

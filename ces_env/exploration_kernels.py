@@ -111,13 +111,20 @@ def _entropy_word(entropy_words, i):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _hashmix(value, hash_const):  # pragma: no cover - compiled
-    """SeedSequence's ``hashmix``: returns the mixed 32-bit value and the advanced hash constant."""
+def _hash_step(value, hash_const, multiplier):  # pragma: no cover - compiled
+    """SeedSequence's hashing step: ``hashmix`` with ``_MULT_A``, a ``generate_state`` word with ``_MULT_B``; returns
+    the mixed 32-bit value and the advanced hash constant."""
     value = value ^ hash_const
-    hash_const = (hash_const * _MULT_A) & _MASK32
+    hash_const = (hash_const * multiplier) & _MASK32
     value = (value * hash_const) & _MASK32
     value ^= value >> _XSHIFT
     return value, hash_const
+
+
+@njit(cache=True)
+def _hashmix(value, hash_const):  # pragma: no cover - compiled
+    """SeedSequence's ``hashmix``: returns the mixed 32-bit value and the advanced hash constant."""
+    return _hash_step(value, hash_const, _MULT_A)
 
 
 @njit(cache=True)
@@ -159,11 +166,7 @@ def seed_sequence_pool(entropy_words):  # pragma: no cover - compiled
 @njit(cache=True)
 def _generate_word(data, hash_const):  # pragma: no cover - compiled
     """One output word of ``generate_state`` (its own multiplier and constant) and the advanced hash constant."""
-    data = data ^ hash_const
-    hash_const = (hash_const * _MULT_B) & _MASK32
-    data = (data * hash_const) & _MASK32
-    data ^= data >> _XSHIFT
-    return data, hash_const
+    return _hash_step(data, hash_const, _MULT_B)
 
 
 @njit(cache=True)
