@@ -27,7 +27,7 @@ import numpy as np
 from ces_env.config import PARTITIONS, CESConfig
 from ces_env.graph_files import validate_dag
 from ces_env.graphs import build_task_graph, check_task_ids
-from ces_env.maze import Maze, generate_maze
+from ces_env.maze import Maze, generate_mazes
 from ces_env.types import Instance
 
 
@@ -96,7 +96,7 @@ def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     agent_group = split_agents(config.n_agents, config.n_groups)
     agent_speed = draw_speeds(config, agent_group, rng)
     height, width = config.maze_shape
-    mazes = tuple(generate_maze(height, width, rng) for _ in range(n_classes))
+    mazes = generate_mazes(height, width, n_classes, rng)  # = one generate_maze per class, in one compiled call
     return assemble_instance(
         graph, rewards, task_group, task_class, agent_group, agent_speed, mazes, n_groups=config.n_groups
     )

@@ -69,6 +69,7 @@ import numpy as np
 from numba import njit
 
 from ces_env.exploration_kernels import dfs_direction_orders
+from ces_env.pcg64_stream import bounded_uint32, is_numpy_pcg64, read_state_words, uint32_fill, write_state_words
 
 __all__ = [
     "NORTH",
@@ -81,6 +82,7 @@ __all__ = [
     "Maze",
     "Exploration",
     "generate_maze",
+    "generate_mazes",
     "neighbour",
     "open_directions",
     "validate_solution",
@@ -135,6 +137,14 @@ _VALID, _EMPTY, _OUT_OF_RANGE, _BAD_START, _NOT_ADJACENT, _WALL, _BAD_END = rang
 @njit(cache=True)
 def _kruskal_kernel(height, width, random_u32):
     """Randomised Kruskal; ``random_u32`` holds one draw per grid edge."""
+    passages = np.zeros(height * width, np.uint8)
+    _kruskal_into(height, width, random_u32, passages)
+    return passages.reshape(height, width)
+
+
+@njit(cache=True)
+def _kruskal_into(height, width, random_u32, passages):
+    """Randomised Kruskal into ``passages`` (flat, zeroed; one draw per grid edge in ``random_u32``)."""
     n_cells = height * width
     # Edge id = cell * 2 + (0: east edge, 1: south edge); keep only edges inside the grid.
     n_edges = 2 * n_cells - height - width
@@ -158,7 +168,6 @@ def _kruskal_kernel(height, width, random_u32):
 
     # Union-find forest: parent[c] >= 0 is c's parent, parent[root] = -(component size).
     parent = np.full(n_cells, -1, np.int32)
-    passages = np.zeros(n_cells, np.uint8)
     unions = 0
     for i in range(n_edges):
         edge = edges[i]
@@ -191,7 +200,6 @@ def _kruskal_kernel(height, width, random_u32):
         unions += 1
         if unions == n_cells - 1:
             break  # spanning tree complete; the remaining edges would all close cycles
-    return passages.reshape(height, width)
 
 
 @njit(cache=True)
@@ -246,6 +254,42 @@ def _dfs_kernel(passages_flat, width, start, target, order_of_cell, order_by_hea
         if nxt == target:
             return moves, stack_cell[: top + 1].copy(), n_visited
     return moves, stack_cell[:0].copy(), n_visited
+
+
+@njit(cache=True)
+def _generate_mazes_kernel(height, width, count, state_words, no_cell_order, fixed_order, pending_table):
+    """``count`` mazes drawn exactly as ``count`` calls of :func:`generate_maze` would draw them from the PCG64 stream
+    held by ``state_words`` (advanced in place, :mod:`ces_env.pcg64_stream`).
+
+    Returns the passages ``(count, height, width)``, starts, targets, and the solutions concatenated with their end
+    offsets (solution ``i`` is ``solutions[ends[i - 1]:ends[i]]``, ``ends[-1]`` read as 0)."""
+    n_cells = height * width
+    n_edges = 2 * n_cells - height - width
+    random_u32 = np.empty(n_edges, np.uint32)
+    passages = np.zeros((count, n_cells), np.uint8)
+    starts = np.empty(count, np.int64)
+    targets = np.empty(count, np.int64)
+    ends = np.empty(count, np.int64)
+    paths = []
+    end = 0
+    for i in range(count):
+        uint32_fill(state_words, random_u32)
+        _kruskal_into(height, width, random_u32, passages[i])
+        start = bounded_uint32(state_words, n_cells)
+        target = bounded_uint32(state_words, n_cells - 1)
+        target += target >= start  # uniform over the other cells
+        _, path, _ = _dfs_kernel(passages[i], width, start, target, no_cell_order, fixed_order, pending_table)
+        starts[i] = start
+        targets[i] = target
+        paths.append(path)
+        end += path.size
+        ends[i] = end
+    solutions = np.empty(end, np.int32)
+    begin = 0
+    for i in range(count):
+        solutions[begin : ends[i]] = paths[i]
+        begin = ends[i]
+    return passages.reshape(count, height, width), starts, targets, solutions, ends
 
 
 @njit(cache=True)
@@ -451,6 +495,41 @@ def generate_maze(height: int, width: int, rng: np.random.Generator) -> Maze:
     target += target >= start  # uniform over the other cells
     _, solution, _ = _dfs_kernel(passages.ravel(), width, start, target, _NO_CELL_ORDER, _FIXED_ORDER, _PENDING_TABLE)
     return Maze._generated(passages, start, target, _read_only(solution))
+
+
+def generate_mazes(height: int, width: int, count: int, rng: np.random.Generator) -> tuple[Maze, ...]:
+    """``count`` mazes, the same as ``tuple(generate_maze(height, width, rng) for _ in range(count))`` and leaving
+    ``rng`` in the same state, in one compiled call.
+
+    An instance draws one maze per inference class at every reset, and per maze the numpy draws and kernel dispatches
+    cost more than the maze itself (issue 12). When ``rng`` runs on numpy's PCG64 (``default_rng``), its state is read
+    once, the compiled draws continue its stream bit for bit (:mod:`ces_env.pcg64_stream`) and the advanced state is
+    written back, under the bit generator's lock. Any other bit generator takes the per-maze path. The mazes' passages
+    are read-only views of one block and their solutions read-only views of another.
+    """
+    height, width, count = int(height), int(width), int(count)
+    if height < 2 or width < 2:
+        raise ValueError(f"maze must be at least 2x2, got {height}x{width}")
+    if count < 0:
+        raise ValueError(f"maze count must be >= 0, got {count}")
+    if count == 0:
+        return ()
+    bit_generator = rng.bit_generator
+    if not is_numpy_pcg64(bit_generator) or height * width > 2**32:  # start and target are drawn as 32-bit numbers
+        return tuple(generate_maze(height, width, rng) for _ in range(count))
+    with bit_generator.lock:
+        state_words = read_state_words(bit_generator)
+        passages, starts, targets, solutions, ends = _generate_mazes_kernel(
+            height, width, count, state_words, _NO_CELL_ORDER, _FIXED_ORDER, _PENDING_TABLE
+        )
+        write_state_words(bit_generator, state_words)
+    _read_only(passages)
+    _read_only(solutions)
+    begins = [0, *ends[:-1].tolist()]
+    return tuple(
+        Maze._generated(passages[i], start, target, solutions[begin:end])
+        for i, (start, target, begin, end) in enumerate(zip(starts.tolist(), targets.tolist(), begins, ends.tolist()))
+    )
 
 
 # --------------------------------------------------------------------------- queries
