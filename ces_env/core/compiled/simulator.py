@@ -86,7 +86,7 @@ def _static_arrays(instance: Instance) -> dict[str, np.ndarray]:
     cached = _STATIC.get(id(instance))
     if cached is not None:
         return cached
-    n, l = instance.n_agents, instance.n_groups
+    l = instance.n_groups
     members_order = np.argsort(instance.agent_group, kind="stable")
     members_indptr = np.zeros(l + 1, dtype=np.int64)
     members_indptr[1:] = np.cumsum(np.bincount(instance.agent_group, minlength=l))
@@ -109,7 +109,6 @@ def _static_arrays(instance: Instance) -> dict[str, np.ndarray]:
             [[maze.width, maze.start, maze.target, maze.solution_length] for maze in instance.mazes], dtype=np.int64
         ).reshape(len(instance.mazes), 4),
     }
-    assert len(members_order) == n
     _STATIC[id(instance)] = static
     weakref.finalize(instance, _STATIC.pop, id(instance), None)
     return static
@@ -190,10 +189,12 @@ class CompiledCESSimulator(CESSimulator):
     def __init__(self, config: CESConfig, instance: Instance, rng: np.random.Generator, trace: bool = False):
         from ces_env.core.compiled import unsupported_reason
 
-        reason = unsupported_reason(config, trace=trace)
+        # the check on the config in ticks the base class keeps (converting exploration units again at every reset
+        # would validate a second config per reset)
+        super().__init__(config, instance, rng, trace=False)
+        reason = unsupported_reason(self.config, trace=trace)
         if reason is not None:
             raise ValueError(f"the compiled engine cannot run this scenario: {reason} (use engine='python')")
-        super().__init__(config, instance, rng, trace=False)
         config = self.config  # in ticks
         protocol = self.control
         n, m, l = instance.n_agents, instance.n_tasks, instance.n_groups
