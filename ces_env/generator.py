@@ -26,7 +26,7 @@ import numpy as np
 
 from ces_env.config import PARTITIONS, CESConfig
 from ces_env.graph_files import validate_dag
-from ces_env.graphs import build_task_graph, check_task_ids
+from ces_env.graphs import TaskEdges, build_task_edges, check_task_ids
 from ces_env.maze import Maze, generate_mazes
 from ces_env.types import Instance
 
@@ -86,10 +86,24 @@ def draw_speeds(config: CESConfig, agent_group: np.ndarray, rng: np.random.Gener
 
 
 def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
-    """Draw a whole instance from ``rng`` (the env's generator seeded at reset)."""
-    graph = build_task_graph(config.graph, config.n_tasks, rng, config.graph_density, config.graph_layers)
-    n_tasks = graph.number_of_nodes()
-    task_group = partition_tasks(graph, config.n_groups, config.partition, rng)
+    """Draw a whole instance from ``rng`` (the env's generator seeded at reset).
+
+    The generated families keep their DAG as edge arrays (:class:`~ces_env.graphs.TaskEdges`): the instance builds
+    its networkx graph when someone reads it, and :func:`_assemble_generated` skips the checks that hold by
+    construction. Tiled and file graphs, and the ``independent`` partition (it reads the graph's components), take
+    the DiGraph and :func:`assemble_instance`. Both give the same instance from the same draws
+    (``tests/test_generator_fast_path.py``)."""
+    built = build_task_edges(config.graph, config.n_tasks, rng, config.graph_density, config.graph_layers)
+    edges: TaskEdges | None = None
+    if isinstance(built, TaskEdges) and config.partition == "interdependent":
+        edges, graph, n_tasks = built, None, built.n_tasks
+        order = rng.permutation(n_tasks)  # partition_tasks' interdependent split, without a graph to check
+        task_group = np.empty(n_tasks, dtype=np.int32)
+        task_group[order] = np.arange(n_tasks) % config.n_groups
+    else:
+        graph = built.to_graph() if isinstance(built, TaskEdges) else built
+        n_tasks = graph.number_of_nodes()
+        task_group = partition_tasks(graph, config.n_groups, config.partition, rng)
     rewards = rng.uniform(config.reward_range[0], config.reward_range[1], size=n_tasks)
     n_classes = min(config.n_classes, n_tasks)
     task_class = draw_classes(n_tasks, n_classes, rng)
@@ -97,8 +111,45 @@ def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     agent_speed = draw_speeds(config, agent_group, rng)
     height, width = config.maze_shape
     mazes = generate_mazes(height, width, n_classes, rng)  # = one generate_maze per class, in one compiled call
+    if edges is not None:
+        return _assemble_generated(edges, rewards, task_group, task_class, agent_group, agent_speed, mazes, config)
+    assert graph is not None
     return assemble_instance(
         graph, rewards, task_group, task_class, agent_group, agent_speed, mazes, n_groups=config.n_groups
+    )
+
+
+def _assemble_generated(
+    edges: TaskEdges,
+    rewards: np.ndarray,
+    task_group: np.ndarray,
+    task_class: np.ndarray,
+    agent_group: np.ndarray,
+    agent_speed: np.ndarray,
+    mazes: tuple[Maze, ...],
+    config: CESConfig,
+) -> Instance:
+    """:func:`assemble_instance` for parts :func:`generate_instance` has just drawn, without its checks: the edges go
+    from lower to higher ids (layered, chain), the arrays have the dtypes and shapes of the draws, rewards lie in the
+    config's positive range, speeds are positive (the config bounds the spread), every group has an agent (the config
+    has no more groups than agents) and ``task_class`` indexes the mazes (one per class). Rechecking them was a
+    tenth of a small reset's instance generation."""
+    n_tasks = edges.n_tasks
+    pred_indptr, pred_indices = _csr(n_tasks, edges.targets, edges.sources)
+    succ_indptr, succ_indices = _csr(n_tasks, edges.sources, edges.targets)
+    return Instance(
+        graph=edges,
+        rewards=rewards,
+        task_group=task_group,
+        task_class=task_class,
+        pred_indptr=pred_indptr,
+        pred_indices=pred_indices,
+        succ_indptr=succ_indptr,
+        succ_indices=succ_indices,
+        agent_group=agent_group,
+        agent_speed=agent_speed,
+        mazes=mazes,
+        n_groups=int(config.n_groups),
     )
 
 

@@ -76,6 +76,8 @@ __all__ = [
     "GRAPH_FAMILIES",
     "DEFAULT_DENSITY",
     "build_task_graph",
+    "build_task_edges",
+    "TaskEdges",
     "resolve_graph_source",
     "layer_sizes",
     "family_density",
@@ -198,6 +200,42 @@ def build_task_graph(
     ``[1, n_tasks]``; ``None`` keeps layers of width ``round(sqrt(n_tasks))``. Raises ``ValueError`` for an unknown
     source, a bad ``n_tasks``, ``density`` or ``layers``, or a malformed file.
     """
+    built = build_task_edges(source, n_tasks, rng, density, layers)
+    return built.to_graph() if isinstance(built, TaskEdges) else built
+
+
+@dataclass(frozen=True, eq=False)
+class TaskEdges:
+    """A generated family's DAG as edge arrays, and the networkx graph :func:`build_task_graph` makes of it on demand.
+
+    Building the DiGraph (a dict per node and per edge) cost about as much as drawing the graph at every reset, and
+    the simulator, the lower bound and the observations read the arrays only: the generator keeps these and the
+    :class:`~ces_env.types.Instance` builds ``graph`` the first time someone reads it (the renderer, DPOP, tests).
+    """
+
+    n_tasks: int
+    sources: np.ndarray  # (E,) int64, edges sorted by (source, target), every source < its target
+    targets: np.ndarray  # (E,) int64
+    source: str  # the graph source it was built from (the graph's ``graph["source"]``)
+
+    def to_graph(self) -> nx.DiGraph:
+        """The DiGraph :func:`build_task_graph` returns for this source: nodes ``0..m-1`` with ``weight`` 1.0,
+        ``copy`` 0 and ``label`` = id, these edges, and ``graph["source"]``."""
+        graph = _from_edges(self.n_tasks, zip(self.sources.tolist(), self.targets.tolist()))
+        graph.graph["source"] = self.source
+        return graph
+
+
+def build_task_edges(
+    source: str,
+    n_tasks: int,
+    rng: np.random.Generator,
+    density: float | None = None,
+    layers: int | None = None,
+) -> TaskEdges | nx.DiGraph:
+    """:func:`build_task_graph` without building a networkx graph where it can be avoided: the generated families
+    (random, ``independent``, ``chain``) come back as :class:`TaskEdges`, tiled and file graphs as the DiGraph itself.
+    The same draws from ``rng``, the same checks and errors."""
     if isinstance(n_tasks, bool) or not isinstance(n_tasks, (int, np.integer)):
         raise ValueError(f"n_tasks must be an integer, got {n_tasks!r}")
     n_tasks = int(n_tasks)
@@ -208,17 +246,14 @@ def build_task_graph(
 
     if kind in _RANDOM_FAMILIES:
         p = _check_density(family_density(kind, n_tasks, layers) if density is None else density, kind)
-        graph = _layered(layer_sizes(n_tasks, layers), p, rng)
-    else:
-        if kind == "independent":
-            graph = _from_edges(n_tasks, [])
-        elif kind == "chain":
-            graph = _from_edges(n_tasks, [(i, i + 1) for i in range(n_tasks - 1)])
-        elif kind in ("g18", "g40"):
-            graph = _tile(_stand_in(kind), n_tasks)
-        else:
-            graph = _tile(load_graph_file(source), n_tasks)
-
+        sources, targets = _layered_edges(layer_sizes(n_tasks, layers), p, rng)
+        return TaskEdges(n_tasks, sources, targets, source)
+    if kind == "independent":
+        return TaskEdges(n_tasks, _NO_EDGES, _NO_EDGES, source)
+    if kind == "chain":
+        chain = np.arange(n_tasks, dtype=np.int64)
+        return TaskEdges(n_tasks, chain[:-1], chain[1:], source)
+    graph = _tile(_stand_in(kind), n_tasks) if kind in ("g18", "g40") else _tile(load_graph_file(source), n_tasks)
     # Acyclic by construction (every edge goes from a lower to a higher id); assemble_instance checks it again.
     graph.graph["source"] = source
     return graph
@@ -390,9 +425,14 @@ def _check_layers(layers: int, n_tasks: int | None) -> int:
     return int(layers)
 
 
-def _layered(sizes: list[int], p: float, rng: np.random.Generator) -> nx.DiGraph:
+_NO_EDGES = np.zeros(0, dtype=np.int64)
+_NO_EDGES.flags.writeable = False
+
+
+def _layered_edges(sizes: list[int], p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Consecutive layers of the given sizes; each edge from a node of the previous layer drawn with probability p
-    (one ``rng.random`` block per pair of layers, in layer order)."""
+    (one ``rng.random`` block per pair of layers, in layer order). Returns (sources, targets) as int64 arrays, sorted
+    by (source, target): row-major ``nonzero`` within a pair of layers, and the pairs in order."""
     starts = np.concatenate(([0], np.cumsum(sizes))).tolist()
     sources: list[np.ndarray] = []
     targets: list[np.ndarray] = []
@@ -402,9 +442,8 @@ def _layered(sizes: list[int], p: float, rng: np.random.Generator) -> nx.DiGraph
         sources.append(us + prev_start)
         targets.append(vs + start)
     if not sources:
-        return _from_edges(starts[-1], [])
-    # one conversion to Python ints for all the layers (row-major nonzero: edges sorted by (source, target))
-    return _from_edges(starts[-1], zip(np.concatenate(sources).tolist(), np.concatenate(targets).tolist()))
+        return _NO_EDGES, _NO_EDGES
+    return np.concatenate(sources).astype(np.int64, copy=False), np.concatenate(targets).astype(np.int64, copy=False)
 
 
 def _from_edges(n: int, edges: Iterable[tuple[int, int]], weight: float = 1.0) -> nx.DiGraph:

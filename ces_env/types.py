@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, Protocol, overload
 
 import networkx as nx
 import numpy as np
@@ -53,11 +54,46 @@ AGENT_VALIDATING = int(AgentStatus.VALIDATING)
 AGENT_FINISHED = int(AgentStatus.FINISHED)
 
 
+class DeferredGraph(Protocol):
+    """A task DAG not yet built as a networkx graph (e.g. :class:`ces_env.graphs.TaskEdges`)."""
+
+    def to_graph(self) -> nx.DiGraph: ...
+
+
+class _GraphField:
+    """``Instance.graph``: holds a DiGraph, or a :class:`DeferredGraph` that becomes one the first time it is read.
+
+    The generator hands over its edge arrays instead of a DiGraph because building the networkx graph cost as much as
+    drawing it at every reset, and nothing on a reset's path reads it (the simulator, the lower bound and the
+    observations read the CSR arrays). Readers still always get a DiGraph, built once and kept. Reading the
+    descriptor on the class raises AttributeError, so that the dataclass field keeps no default (Python's rule for
+    descriptor-typed fields)."""
+
+    @overload
+    def __get__(self, instance: None, owner: Any = None) -> _GraphField: ...
+
+    @overload
+    def __get__(self, instance: Instance, owner: Any = None) -> nx.DiGraph: ...
+
+    def __get__(self, instance: Instance | None, owner: Any = None) -> nx.DiGraph | _GraphField:
+        if instance is None:
+            raise AttributeError("Instance.graph has no class-level value")
+        stored = instance.__dict__["_graph"]
+        if isinstance(stored, nx.DiGraph):
+            return stored
+        graph = stored.to_graph()
+        instance.__dict__["_graph"] = graph  # the instance is frozen for users; this only caches what it holds
+        return graph
+
+    def __set__(self, instance: Instance, value: nx.DiGraph | DeferredGraph) -> None:
+        # reached from the dataclass __init__ only: a frozen dataclass refuses assignment before any descriptor
+        instance.__dict__["_graph"] = value
+
+
 @dataclass(frozen=True)
 class Instance:
     """One problem instance: everything drawn from the seed before time starts. Immutable; reset can reuse it."""
 
-    graph: nx.DiGraph  # the task DAG; nodes 0..m-1, every edge goes from a lower to a higher id
     rewards: np.ndarray  # (m,) float64 > 0
     task_group: np.ndarray  # (m,) int32 in [0, l): the partition lambda
     task_class: np.ndarray  # (m,) int32 in [0, c): inference class (tasks of a class share a maze)
@@ -69,6 +105,9 @@ class Instance:
     agent_speed: np.ndarray  # (n,) float64 > 0, maze cells per tick
     mazes: tuple[Maze, ...]  # (c,) one maze per inference class
     n_groups: int
+    # the task DAG; nodes 0..m-1, every edge goes from a lower to a higher id. Given as a DiGraph or a DeferredGraph
+    # (read back as a DiGraph either way); last because mypy takes a descriptor for a default, which must come last
+    graph: _GraphField = _GraphField()
 
     @property
     def n_tasks(self) -> int:
