@@ -5,6 +5,7 @@ m = number of tasks, n = number of agents, l = number of groups, c = number of i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol, overload
@@ -131,6 +132,12 @@ class Instance:
         return np.flatnonzero(self.agent_group == group)
 
     def solution_lengths(self) -> np.ndarray:
-        """(m,) int64: moves of each task's maze solution (the shortest possible execution)."""
-        per_class = np.array([maze.solution_length for maze in self.mazes], dtype=np.int64)
+        """(m,) int64: moves of each task's maze solution (the shortest possible execution). A new array each call;
+        computed once per instance (the lower bound and the observations read it at every reset)."""
+        return self._solution_lengths.copy()
+
+    @functools.cached_property
+    def _solution_lengths(self) -> np.ndarray:
+        # cached_property writes the instance's __dict__ directly, which a frozen dataclass allows
+        per_class = np.array([len(maze.solution) - 1 for maze in self.mazes], dtype=np.int64)
         return per_class[self.task_class]

@@ -130,3 +130,14 @@ def test_task_edges_build_the_graph_build_task_graph_builds(source):
         assert np.all(np.diff(keys) > 0)  # sorted by (source, target), no duplicate
         assert_same_graph(edges.to_graph(), build_task_graph(source, n_tasks, graph_rng))
         assert edges_rng.bit_generator.state == graph_rng.bit_generator.state
+
+
+def test_solution_lengths_are_computed_once_and_handed_out_as_copies():
+    instance = generate_instance(make_config(preset="small"), np.random.default_rng(5))
+    expected = np.array([instance.mazes[c].solution_length for c in instance.task_class], dtype=np.int64)
+    first = instance.solution_lengths()
+    np.testing.assert_array_equal(first, expected)
+    first[:] = -1  # a caller's scratch use must not reach the instance's cached lengths
+    second = instance.solution_lengths()
+    np.testing.assert_array_equal(second, expected)
+    assert second is not first and second.dtype == np.int64

@@ -31,9 +31,12 @@ from ces_env.types import Instance
 
 def min_task_durations(instance: Instance) -> np.ndarray:
     """(m,) int64: ticks to walk each task's solution at the fastest speed of its group (at least 1)."""
+    return _min_task_durations(instance, instance.solution_lengths())
+
+
+def _min_task_durations(instance: Instance, lengths: np.ndarray) -> np.ndarray:
     fastest = np.zeros(instance.n_groups)
     np.maximum.at(fastest, instance.agent_group, instance.agent_speed)
-    lengths = instance.solution_lengths()
     return np.maximum(1, np.ceil(lengths / fastest[instance.task_group] - 1e-9)).astype(np.int64)
 
 
@@ -42,15 +45,16 @@ def lower_bound_terms(instance: Instance, config: CESConfig) -> dict[str, int]:
     config = config.in_ticks()  # costs in exploration units: the bound is in ticks, like the simulator
     protocol = control_protocol(config.control)
     before, after = protocol.task_overheads(config)
-    durations = min_task_durations(instance) + before + after
+    lengths = instance.solution_lengths()  # once for both bounds (the simulator computes this at every reset)
+    durations = _min_task_durations(instance, lengths) + (before + after)
 
     # chain bound: tasks are numbered topologically (every edge goes from a lower to a higher id)
-    finish = longest_paths(durations.astype(np.int64), instance.pred_indptr, instance.pred_indices, towards_sinks=False)
+    finish = longest_paths(durations, instance.pred_indptr, instance.pred_indices, towards_sinks=False)
 
-    # work bound: per group, the cells its tasks' solutions walk over the group's total speed
-    lengths = instance.solution_lengths().astype(np.float64)
-    cells = np.bincount(instance.task_group, weights=lengths, minlength=instance.n_groups)
-    speed = np.bincount(instance.agent_group, weights=instance.agent_speed, minlength=instance.n_groups)
+    # work bound: per group, the cells its tasks' solutions walk over the group's total speed (bincount adds the
+    # integer lengths as float64, as it did from a float64 copy)
+    cells = np.bincount(instance.task_group, weights=lengths, minlength=instance.n_groups).tolist()
+    speed = np.bincount(instance.agent_group, weights=instance.agent_speed, minlength=instance.n_groups).tolist()
     work = max(math.ceil(c / s - 1e-9) for c, s in zip(cells, speed))
     return {"chain": int(finish.max()), "work": int(work), "protocol": protocol.resource_bound(instance, config)}
 

@@ -130,8 +130,10 @@ class CESSimulator:
         self.task_status[self.remaining_preds == 0] = TASK_READY
         self.task_holder = np.full(m, -1, dtype=np.int32)
         # tasks of each group in candidate order: reward descending, then task id ascending
-        order = np.lexsort((np.arange(m), -instance.rewards))
-        self.group_order = [order[instance.task_group[order] == g] for g in range(l)]
+        # (a stable sort of the negated rewards keeps equal rewards in id order, as a lexsort on (reward, id) did)
+        order = np.argsort(-instance.rewards, kind="stable")
+        order_group = instance.task_group[order]
+        self.group_order = [order[order_group == g] for g in range(l)]
         # trace of the episode (read by tests and analyses, never by the dynamics)
         self.done_time = np.full(m, -1, dtype=np.int64)
         self.exec_start_time = np.full(m, -1, dtype=np.int64)  # start of the task's latest execution
