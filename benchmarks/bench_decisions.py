@@ -6,9 +6,11 @@ action per row, drawn from ``action_masks()``), so the figures are the environme
 ParallelEnv steps, the decision protocol, auto-resets with new instances (maze generation included), but no network.
 Each measurement runs until every row has finished at least one episode and at least ``--min-decisions`` decisions
 were taken; the clock starts after the first ``reset`` (after a warm-up that compiles the numba kernels). "time in
-the env" is the share of that time spent inside the env's ``step_arrays``/``reset_arrays`` (the rest is the adapter and
-the policy). Pinned to one core, like ``benchmarks/bench.py``; "decisions per CPU-s" divides by the process's CPU time
-instead of wall time, which stays comparable when other work shares the core.
+resets" is the share of that time spent inside the copies' ``reset_arrays`` (instance generation, the simulator's
+construction): the rest is stepping, the adapter and the policy. ``--rows`` picks how the adapter steps its rows on
+the compiled engine: ``batched`` (one compiled call for every row, the default) or ``python`` (a Python driver per
+row, the reference), alternated in one run. Pinned to one core, like ``benchmarks/bench.py``; "decisions per CPU-s"
+divides by the process's CPU time instead of wall time, which stays comparable when other work shares the core.
 """
 
 from __future__ import annotations
@@ -48,15 +50,13 @@ def masked_random(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.argmax(rng.random(masks.shape) * masks, axis=1)
 
 
-class EnvClock:
-    """Wall time spent inside the copies' env (``step_arrays`` and ``reset_arrays``, the array-level API the adapter
-    drives): the rest is the adapter and the policy."""
+class ResetClock:
+    """Wall time spent inside the copies' ``reset_arrays`` (both row paths reset through it)."""
 
     def __init__(self, vec: SB3VecEnv):
         self.seconds = 0.0
         for env in vec.envs:
-            # instance attributes shadow the methods for this benchmark only
-            env.step_arrays = self.timed(env.step_arrays)  # type: ignore[method-assign]
+            # an instance attribute shadows the method for this benchmark only
             env.reset_arrays = self.timed(env.reset_arrays)  # type: ignore[method-assign]
 
     def timed(self, method):
@@ -70,9 +70,9 @@ class EnvClock:
         return call
 
 
-def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: int = 0) -> dict:
-    vec = SB3VecEnv(n_envs=n_envs, seed=seed, reward_mode="time", **config)
-    clock = EnvClock(vec)
+def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: int = 0, batched: bool = True) -> dict:
+    vec = SB3VecEnv(n_envs=n_envs, seed=seed, reward_mode="time", batched=batched, **config)
+    clock = ResetClock(vec)
     rng = np.random.default_rng(seed)
     vec.reset()
     finished = np.zeros(n_envs, dtype=int)
@@ -98,7 +98,7 @@ def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: in
         "decisions_per_episode": float(np.mean(episode_decisions)),
         "env_steps_per_decision": env_steps / float(np.sum(episode_decisions)),
         "seconds": seconds,
-        "env_share": clock.seconds / seconds,
+        "reset_share": clock.seconds / seconds,
     }
 
 
@@ -109,6 +109,7 @@ def profile_small(n_envs: int, min_decisions: int) -> None:
     import pstats
 
     decisions_per_second({"preset": "tiny"}, 1, 200)  # numba compilation outside the profile
+    decisions_per_second({"preset": "tiny"}, 1, 200, batched=False)
     profiler = cProfile.Profile()
     profiler.enable()
     decisions_per_second({"preset": "small"}, n_envs, min_decisions)
@@ -128,6 +129,14 @@ def main(argv: list[str] | None = None) -> None:
         help="simulator engines to measure (config field engine), alternated scenario by scenario in one run",
     )
     parser.add_argument(
+        "--rows",
+        nargs="+",
+        default=["batched"],
+        choices=["batched", "python"],
+        help="how SB3VecEnv steps its rows on the compiled engine (batched: one compiled call; python: a driver per "
+        "row), alternated scenario by scenario",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of the table: cProfile of `small` with the largest --n-envs (where the time goes)",
@@ -137,24 +146,29 @@ def main(argv: list[str] | None = None) -> None:
         profile_small(max(args.n_envs), args.min_decisions)
         return
     print(f"SB3VecEnv decisions per second, masked-random policy ({pin_to_one_core()}, numpy {np.__version__})")
-    decisions_per_second({"preset": "tiny"}, 1, 200)  # warm-up: numba compilation
+    for batched in (True, False):  # warm-up: numba compilation
+        decisions_per_second({"preset": "tiny"}, 1, 200, batched=batched)
 
     print(
         "\n| scenario | n_envs | decisions/s | decisions per CPU-s | decisions per episode | env steps per decision "
-        "| time in the env | episodes timed |"
+        "| time in resets | episodes timed |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for name, config in SCENARIOS.items():
         for n_envs in args.n_envs:
             for engine in args.engines:
-                r = decisions_per_second({**config, "engine": engine}, n_envs, args.min_decisions)
-                label = name if engine == "auto" else f"{name}, engine={engine}"
-                print(
-                    f"| {label} | {n_envs} | {r['decisions_per_s']:,.0f} | {r['decisions_per_cpu_s']:,.0f} | "
-                    f"{r['decisions_per_episode']:.0f} | "
-                    f"{r['env_steps_per_decision']:.2f} | {r['env_share']:.0%} | {r['episodes']} |",
-                    flush=True,
-                )
+                for rows in args.rows:
+                    r = decisions_per_second(
+                        {**config, "engine": engine}, n_envs, args.min_decisions, batched=rows == "batched"
+                    )
+                    label = name if engine == "auto" else f"{name}, engine={engine}"
+                    label += "" if rows == "batched" else ", Python rows"
+                    print(
+                        f"| {label} | {n_envs} | {r['decisions_per_s']:,.0f} | {r['decisions_per_cpu_s']:,.0f} | "
+                        f"{r['decisions_per_episode']:.0f} | "
+                        f"{r['env_steps_per_decision']:.2f} | {r['reset_share']:.0%} | {r['episodes']} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -288,6 +288,11 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         return self._np_random
 
     @property
+    def compiled(self) -> bool:
+        """Whether this env's episodes run on the compiled engine (config field ``engine``, fixed for its life)."""
+        return issubclass(self._simulator_class, CompiledCESSimulator)
+
+    @property
     def sim(self) -> CESSimulator:
         """The running simulator (read-only use: observations, metrics, analyses)."""
         if self._simulator is None:

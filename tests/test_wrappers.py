@@ -162,16 +162,20 @@ def test_rows_are_the_parallel_envs_real_decisions(control):
     np.testing.assert_array_equal(final["terminal_observation"], observations[presented[-1][0]]["observation"])
 
 
-def test_masks_reach_maskable_ppo():
-    vec = SB3VecEnv(n_envs=4, seed=2, preset="tiny", strict_actions=True)
+@pytest.mark.parametrize("batched", [True, False])
+def test_masks_reach_maskable_ppo(batched):
+    vec = SB3VecEnv(n_envs=4, seed=2, preset="tiny", strict_actions=True, batched=batched)
     vec.reset()
     assert is_masking_supported(vec)
     rng = np.random.default_rng(0)
     for _ in range(50):
         masks = get_action_masks(vec)
         np.testing.assert_array_equal(masks, vec.action_masks())
-        # the env's own mask for the agent each row presents (its last observation of that agent)
-        env_masks = [row.driver.mask(agent) for row, agent in zip(vec._rows, vec.presented_agents())]
+        # the env's own mask for the agent each row presents (the masks it enforces; get_attr brings it up to date)
+        env_masks = [
+            vec.get_attr("_masks", i)[0][int(agent.removeprefix("agent_"))]
+            for i, agent in enumerate(vec.presented_agents())
+        ]
         np.testing.assert_array_equal(masks, np.stack(env_masks).astype(bool))
         vec.step(random_actions(masks, rng))  # strict_actions: a masked-out action would raise
 

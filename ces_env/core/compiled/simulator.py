@@ -331,7 +331,18 @@ class CompiledCESSimulator(CESSimulator):
         return int(self.counters[C_SEQ])
 
     def _run(self, mode: int) -> None:
-        consistent = engine.run(mode, self._choices, self._state)
+        self.sync_from_engine(consistent=engine.run(mode, self._choices, self._state))
+
+    @property
+    def engine_state(self) -> engine.State:
+        """The compiled state this simulator runs on (for compiled callers such as :mod:`ces_env.core.compiled.batch`,
+        which step it themselves and then call :meth:`sync_from_engine`)."""
+        return self._state
+
+    def sync_from_engine(self, consistent: bool = True) -> None:
+        """Copy the engine's scalars and agent sets to the simulator's usual attributes (after a compiled call that
+        stepped :attr:`engine_state`); raises if that call reported an inconsistent stall, as the Python simulator
+        does."""
         # the scalars, copied to the simulator's usual attributes (one list: a numpy scalar read costs as much as
         # a Python int's whole round trip)
         (time, messages, conflicts, tasks_done, explorations, replays, terminated, truncated, stalled, end_time, seq,

@@ -1,0 +1,188 @@
+"""The rows of an ``SB3VecEnv`` stepped together by the compiled engine (:mod:`ces_env.core.compiled.rows`).
+
+Used by :class:`ces_env.wrappers.sb3.SB3VecEnv` when its copies run on the compiled engine: a vec step is then one
+compiled call for all rows instead of a Python driver per row, and resets stay in Python (each copy's own
+``reset_arrays``). The copies' envs are left behind by the compiled steps (their simulators' scalars, clocks and
+masks): :meth:`CompiledRows.sync` brings one up to date before anything reads it (final metrics, ``get_attr``,
+``env_method``, rendering).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import typed
+
+from ces_env.core.compiled import rows as kernel
+from ces_env.core.compiled.simulator import CompiledCESSimulator
+from ces_env.env import CESParallelEnv
+
+
+@dataclass
+class _RowArrays:
+    """What Python reads of one row (the compiled struct holds the same arrays)."""
+
+    row: kernel.Row
+    driver: np.ndarray  # (N_DRIVER,) int64
+    team: np.ndarray  # (N_TEAM,) float64
+    choosers: np.ndarray  # (n,) int64
+    observations: np.ndarray  # (n, D) float32
+    masks: np.ndarray  # (n, A) int8
+
+
+class CompiledRows:
+    """``len(envs)`` decision rows over compiled-engine envs (see the module docstring)."""
+
+    def __init__(self, envs: list[CESParallelEnv]):
+        first = envs[0]
+        self.envs = envs
+        self.n_rows = len(envs)
+        self.agent_names = list(first.possible_agents)
+        agent = self.agent_names[0]
+        self.observation_size = int(first.observation_space(agent)["observation"].shape[0])  # type: ignore[index]
+        self.n_actions = int(first.action_space(agent).n)
+        config = first.config
+        self._settings = np.zeros(kernel.N_SETTINGS, dtype=np.float64)
+        self._settings[kernel.R_REWARD_MODE] = kernel.REWARD_MODES[config.reward_mode]
+        self._settings[kernel.R_TIME_SCALE] = config.reward_time_scale
+        self._settings[kernel.R_TIME_PENALTY] = config.time_penalty
+        self._settings[kernel.R_FIRST_MOVE] = first._builder.actions.first_move
+        self._rows: list[_RowArrays | None] = [None] * self.n_rows
+        self.seeds = [0] * self.n_rows  # each row's current episode seed
+        self._typed: typed.List | None = None  # built once every row exists, then updated in place
+        self._states: typed.List | None = None  # each row's engine state, likewise
+        self._sims: list[CompiledCESSimulator | None] = [None] * self.n_rows
+        # the presented decision of every row, and the last step's outputs (reused buffers)
+        self.observations = np.zeros((self.n_rows, self.observation_size), dtype=np.float32)
+        self.masks = np.zeros((self.n_rows, self.n_actions), dtype=np.int8)
+        self.rewards = np.zeros(self.n_rows, dtype=np.float64)
+        self.elapsed = np.zeros(self.n_rows, dtype=np.int64)
+        self.acted = np.zeros(self.n_rows, dtype=np.int64)
+        self.dones = np.zeros(self.n_rows, dtype=bool)
+
+    # ------------------------------------------------------------------------------------------------- episodes
+    def begin(self, b: int, seed: int, options: dict | None = None) -> bool:
+        """Reset copy ``b`` on ``seed`` and advance it to its first real decision; False when the episode ended
+        without any (DecisionDriver.reset, then _Row.begin's answer)."""
+        env = self.envs[b]
+        self.seeds[b] = seed
+        env.reset_arrays(seed=seed, options=options or None)
+        sim = env.sim
+        if not isinstance(sim, CompiledCESSimulator):  # SB3VecEnv chooses this class only for compiled configs
+            raise TypeError(f"CompiledRows: copy {b} runs {type(sim).__name__}, not the compiled engine")
+        builder = env._builder
+        flat_order, flat_group = builder._flat_order(sim)
+        settings = self._settings.copy()
+        settings[kernel.R_START_TIME] = sim.start_time
+        settings[kernel.R_LOWER_BOUND] = sim.lower_bound
+        n = len(self.agent_names)
+        arrays = _RowArrays(
+            row=None,  # type: ignore[arg-type]  # set below, once the struct exists
+            driver=np.zeros(kernel.N_DRIVER, dtype=np.int64),
+            team=np.zeros(kernel.N_TEAM, dtype=np.float64),
+            choosers=np.zeros(n, dtype=np.int64),
+            observations=np.zeros((n, self.observation_size), dtype=np.float32),
+            masks=np.zeros((n, self.n_actions), dtype=np.int8),
+        )
+        arrays.row = kernel.new_row(
+            np.ascontiguousarray(builder._reward_norm, dtype=np.float64),
+            np.ascontiguousarray(builder._succ_norm, dtype=np.float64),
+            np.ascontiguousarray(builder._rank_norm, dtype=np.float64),
+            np.ascontiguousarray(builder._speed_norm, dtype=np.float64),
+            np.ascontiguousarray(builder._index_in_group, dtype=np.float32),
+            np.ascontiguousarray(builder._group_size, dtype=np.int64),
+            np.ascontiguousarray(sim.group_total, dtype=np.int64),
+            np.ascontiguousarray(flat_order, dtype=np.int64),
+            np.ascontiguousarray(flat_group, dtype=np.int64),
+            settings,
+            arrays.observations,
+            arrays.masks,
+            arrays.driver,
+            arrays.team,
+            arrays.choosers,
+        )
+        presents = kernel.begin_row(arrays.row, sim.engine_state)
+        self._rows[b] = arrays
+        self._sims[b] = sim
+        if self._typed is not None and self._states is not None:
+            self._typed[b] = arrays.row
+            self._states[b] = sim.engine_state
+        elif all(row is not None for row in self._rows):
+            self._typed = typed.List([row.row for row in self._rows if row is not None])
+            self._states = typed.List([one.engine_state for one in self._sims if one is not None])
+        if arrays.driver[kernel.D_INCONSISTENT]:
+            sim.sync_from_engine(consistent=False)  # raises the simulator's error
+        if presents:
+            agent = int(arrays.choosers[0])
+            self.observations[b] = arrays.observations[agent]
+            self.masks[b] = arrays.masks[agent]
+        return bool(presents)
+
+    def act(self, actions: np.ndarray) -> None:
+        """Every row's presented agent plays its action (``actions`` (B,) int64); the outputs land in ``rewards``,
+        ``elapsed``, ``acted``, ``dones`` and the presented ``observations``/``masks`` (an ended row: its last)."""
+        if self._typed is None or self._states is None:
+            raise RuntimeError("CompiledRows: begin() every row before act()")
+        failed = kernel.act_rows(
+            self._typed,
+            self._states,
+            actions,
+            self.rewards,
+            self.elapsed,
+            self.acted,
+            self.dones,
+            self.observations,
+            self.masks,
+        )
+        if failed >= 0:
+            self._sim(int(failed)).sync_from_engine(consistent=False)  # raises the simulator's error
+
+    # ------------------------------------------------------------------------------------------------- reading rows
+    def _arrays(self, b: int) -> _RowArrays:
+        arrays = self._rows[b]
+        if arrays is None:
+            raise RuntimeError(f"CompiledRows: row {b} has not begun an episode")
+        return arrays
+
+    def _sim(self, b: int) -> CompiledCESSimulator:
+        sim = self._sims[b]
+        if sim is None:
+            raise RuntimeError(f"CompiledRows: row {b} has not begun an episode")
+        return sim
+
+    def agent(self, b: int) -> str:
+        """The agent whose decision row ``b`` presents."""
+        arrays = self._arrays(b)
+        return self.agent_names[int(arrays.choosers[arrays.driver[kernel.D_POSITION]])]
+
+    def decisions(self, b: int) -> int:
+        return int(self._arrays(b).driver[kernel.D_DECISIONS])
+
+    def env_steps(self, b: int) -> int:
+        return int(self._arrays(b).driver[kernel.D_ENV_STEPS])
+
+    def episode_return(self, b: int) -> float:
+        return float(self._arrays(b).team[kernel.T_RETURN])
+
+    def outcome(self, b: int) -> tuple[bool, bool]:
+        """(terminated, truncated) of row ``b``'s episode."""
+        driver = self._arrays(b).driver
+        return bool(driver[kernel.D_TERMINATED]), bool(driver[kernel.D_TRUNCATED])
+
+    def sync(self, b: int) -> CESParallelEnv:
+        """Bring copy ``b``'s env and simulator up to date with the compiled row, and return the env."""
+        env = self.envs[b]
+        arrays = self._rows[b]
+        if arrays is None:
+            return env
+        self._sim(b).sync_from_engine()
+        env._clock = int(arrays.driver[kernel.D_CLOCK])
+        env._masks = arrays.masks.copy()
+        if arrays.driver[kernel.D_OVER]:
+            env.agents = []
+        return env
+
+    def sync_all(self) -> None:
+        for b in range(self.n_rows):
+            self.sync(b)
