@@ -267,7 +267,8 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         )
         self._np_random: np.random.Generator | None = None
         self._simulator: CESSimulator | None = None
-        self._masks = np.zeros((n, layout.n_actions), dtype=np.int8)  # the env's own copy: users may write theirs
+        # the env's own copy of the last masks (users may write theirs); None after reset_simulator, until set
+        self._masks: np.ndarray | None = np.zeros((n, layout.n_actions), dtype=np.int8)
         self._clock = 0
         self._viewer: Any = None  # ces_env.render.Viewer, imported on the first render
         self._window: Any = None  # ces_env.render.HumanWindow of render_mode="human", made on its first frame
@@ -311,13 +312,33 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
 
     def _reset_core(self, seed: int | None, options: dict[str, Any] | None) -> ArrayStep:
         """What both resets do; called directly by both, so that a warning points at the caller's line."""
+        self._start_episode(seed, options, caller_depth=1)
+        n = self.config.n_agents
+        # PettingZoo's reset cannot end an episode (agents leave only through a step's terminated/truncated flags, and
+        # the AEC conversion needs a first agent): an episode over before any decision is reported by the first step
+        result = self._arrays(np.zeros(n), 0, np.zeros(n, dtype=bool), can_end=False)
+        if self.render_mode == "human":
+            self._render(caller_depth=2)
+        return result
+
+    def reset_simulator(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """:meth:`reset_arrays` without its answer (the observations it would build): the same episode, for a driver
+        that reads the simulator itself (``SB3VecEnv``'s compiled rows). :meth:`step_arrays` needs the masks of an
+        answer: such a driver sets them (``_masks``) before stepping through the env."""
+        self._start_episode(seed, options, caller_depth=0)
+        self._masks = None
+
+    def _start_episode(self, seed: int | None, options: dict[str, Any] | None, caller_depth: int) -> None:
+        """A new instance and simulator, advanced to the first decision; ``caller_depth``: the env's frames between
+        the user's line and the caller (for the unknown-option warning)."""
         if seed is not None:
             self._np_random = np.random.default_rng(seed)
         options = dict(options or {})
         unknown = sorted(set(options) - set(RESET_OPTIONS))
         if unknown:
             warnings.warn(
-                f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})", stacklevel=3
+                f"reset options {unknown} are not used by ces_v1 (known options: {list(RESET_OPTIONS)})",
+                stacklevel=3 + caller_depth,
             )
         instance = options.get("instance")
         if instance is None and self.instance_cache is not None and seed is not None:
@@ -331,13 +352,6 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         self.agents = self.possible_agents[:]
         self._clock = 0  # the tick of the previous step's end; the first step counts the ticks before reset's end too
         self.sim.advance()
-        n = self.config.n_agents
-        # PettingZoo's reset cannot end an episode (agents leave only through a step's terminated/truncated flags, and
-        # the AEC conversion needs a first agent): an episode over before any decision is reported by the first step
-        result = self._arrays(np.zeros(n), 0, np.zeros(n, dtype=bool), can_end=False)
-        if self.render_mode == "human":
-            self._render(caller_depth=2)
-        return result
 
     def step(
         self, actions: dict[AgentID, ActionType]
@@ -570,14 +584,17 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
         """Turn (n,) env actions into simulator decisions; masked-out actions become waits (or raise in strict mode).
 
         Returns task choices and moves by agent index, and which agents' actions were masked out."""
+        masks = self._masks
+        if masks is None:
+            raise RuntimeError("reset_simulator() gave no observations or masks: call reset() or reset_arrays() first")
         takers, slots, movers, directions, invalid = kernels.decode_actions(
-            chosen, self._masks, self._builder.actions.first_move, NO_ACTION
+            chosen, masks, self._builder.actions.first_move, NO_ACTION
         )
         if self.config.strict_actions and invalid.any():
             i = int(np.flatnonzero(invalid)[0])
             raise ValueError(
                 f"{self.possible_agents[i]}: action {int(chosen[i])} is masked out at tick {self.sim.time} "
-                f"(legal actions: {np.flatnonzero(self._masks[i]).tolist()})"
+                f"(legal actions: {np.flatnonzero(masks[i]).tolist()})"
             )
         task_choices = dict(zip(takers.tolist(), slots.tolist(), strict=True))
         moves = dict(zip(movers.tolist(), directions.tolist(), strict=True))
@@ -614,7 +631,7 @@ class CESParallelEnv(ParallelEnv[AgentID, Observation, ActionType]):
     def _legal(self, index: int) -> list[int]:
         """Agent ``index``'s legal action ids, for error messages only (listing them for every action cost a numpy call
         per agent per step)."""
-        return np.flatnonzero(self._masks[index]).tolist()
+        return [] if self._masks is None else np.flatnonzero(self._masks[index]).tolist()
 
 
 def parallel_env(render_mode: RenderMode | None = None, **kwargs: Any) -> CESParallelEnv:

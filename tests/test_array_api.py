@@ -106,3 +106,14 @@ def test_unknown_reset_options_warn_in_both_apis() -> None:
     env = parallel_env(preset="tiny")
     with pytest.warns(UserWarning, match="not used by ces_v1"):
         env.reset_arrays(seed=0, options={"instanse": None})
+
+
+def test_reset_simulator_starts_the_episode_reset_arrays_starts_without_an_answer():
+    answered, silent = parallel_env(preset="small"), parallel_env(preset="small")
+    answered.reset_arrays(seed=4)
+    silent.reset_simulator(seed=4)
+    assert silent.sim.time == answered.sim.time and silent.agents == answered.agents
+    np.testing.assert_array_equal(silent.sim.task_status, answered.sim.task_status)
+    np.testing.assert_array_equal(silent.sim.instance.rewards, answered.sim.instance.rewards)
+    with pytest.raises(RuntimeError, match="reset_simulator"):
+        silent.step_arrays(np.full(silent.config.n_agents, NO_ACTION, dtype=np.int64))

@@ -67,7 +67,7 @@ class CompiledRows:
         without any (DecisionDriver.reset, then _Row.begin's answer)."""
         env = self.envs[b]
         self.seeds[b] = seed
-        env.reset_arrays(seed=seed, options=options or None)
+        env.reset_simulator(seed=seed, options=options or None)  # the observations are built by begin_row
         sim = env.sim
         if not isinstance(sim, CompiledCESSimulator):  # SB3VecEnv chooses this class only for compiled configs
             raise TypeError(f"CompiledRows: copy {b} runs {type(sim).__name__}, not the compiled engine")
