@@ -135,7 +135,8 @@ action space (``-1``, a huge int) is an illegal action like a masked-out one (st
 lenient: a flagged wait; before, ``-1`` was a silent wait and a huge int an ``OverflowError``); an episode over before
 its first decision is reported by the first step, also through ``reset_arrays``; ``"human"`` rendering opens a
 window; the config field ``engine`` (the compiled event loop of :mod:`ces_env.core.compiled`, by default wherever it
-covers the scenario: the same episodes, step by step). v0: first release.
+covers the scenario: the same episodes, step by step); ``reset_simulator`` (``reset_arrays`` without building the
+answer, for drivers that observe the simulator themselves). v0: first release.
 """
 
 from __future__ import annotations
