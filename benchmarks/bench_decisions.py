@@ -6,11 +6,12 @@ action per row, drawn from ``action_masks()``), so the figures are the environme
 ParallelEnv steps, the decision protocol, auto-resets with new instances (maze generation included), but no network.
 Each measurement runs until every row has finished at least one episode and at least ``--min-decisions`` decisions
 were taken; the clock starts after the first ``reset`` (after a warm-up that compiles the numba kernels). "time in
-resets" is the share of that time spent inside the copies' ``reset_arrays`` (instance generation, the simulator's
-construction): the rest is stepping, the adapter and the policy. ``--rows`` picks how the adapter steps its rows on
-the compiled engine: ``batched`` (one compiled call for every row, the default) or ``python`` (a Python driver per
-row, the reference), alternated in one run. Pinned to one core, like ``benchmarks/bench.py``; "decisions per CPU-s"
-divides by the process's CPU time instead of wall time, which stays comparable when other work shares the core.
+resets" is the share of that time spent inside the copies' resets (``reset_arrays``, or ``reset_simulator`` for the
+batched rows: instance generation, the simulator's construction): the rest is stepping, the adapter and the policy.
+``--rows`` picks how the adapter steps its rows on the compiled engine: ``batched`` (one compiled call for every row,
+the default) or ``python`` (a Python driver per row, the reference), alternated in one run. Pinned to one core, like
+``benchmarks/bench.py``; "decisions per CPU-s" divides by the process's CPU time instead of wall time, which stays
+comparable when other work shares the core.
 """
 
 from __future__ import annotations
@@ -51,13 +52,15 @@ def masked_random(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class ResetClock:
-    """Wall time spent inside the copies' ``reset_arrays`` (both row paths reset through it)."""
+    """Wall time spent inside the copies' resets (``reset_arrays`` or ``reset_simulator``)."""
 
     def __init__(self, vec: SB3VecEnv):
         self.seconds = 0.0
         for env in vec.envs:
-            # an instance attribute shadows the method for this benchmark only
+            # instance attributes shadow the methods for this benchmark only (the batched rows reset through
+            # reset_simulator, the Python rows through reset_arrays)
             env.reset_arrays = self.timed(env.reset_arrays)  # type: ignore[method-assign]
+            env.reset_simulator = self.timed(env.reset_simulator)  # type: ignore[method-assign]
 
     def timed(self, method):
         def call(*args, **kwargs):
