@@ -47,18 +47,23 @@ def partition_tasks(graph: nx.DiGraph, n_groups: int, kind: str, rng: np.random.
     if isinstance(n_groups, bool) or not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
         raise ValueError(f"n_groups must be an integer >= 1, got {n_groups!r}")
     n = check_task_ids(graph)
-    groups = np.empty(n, dtype=np.int32)
     if kind == "interdependent":
-        order = rng.permutation(n)
-        groups[order] = np.arange(n) % n_groups
-        return groups
+        return _deal_round_robin(n, n_groups, rng)
 
+    groups = np.empty(n, dtype=np.int32)
     components = sorted((sorted(c) for c in nx.weakly_connected_components(graph)), key=lambda c: (-len(c), c[0]))
     load = np.zeros(n_groups, dtype=np.int64)
     for component in components:
         target = int(np.argmin(load))  # argmin returns the first minimum: the lowest index wins ties
         groups[component] = target
         load[target] += len(component)
+    return groups
+
+
+def _deal_round_robin(n_tasks: int, n_groups: int, rng: np.random.Generator) -> np.ndarray:
+    """The interdependent split: shuffle the tasks, then deal them round-robin to the groups."""
+    groups = np.empty(n_tasks, dtype=np.int32)
+    groups[rng.permutation(n_tasks)] = np.arange(n_tasks) % n_groups
     return groups
 
 
@@ -89,7 +94,7 @@ def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     """Draw a whole instance from ``rng`` (the env's generator seeded at reset).
 
     The generated families keep their DAG as edge arrays (:class:`~ces_env.graphs.TaskEdges`): the instance builds
-    its networkx graph when someone reads it, and :func:`_assemble_generated` skips the checks that hold by
+    its networkx graph when someone reads it, and skips the checks of :func:`assemble_instance` that hold by
     construction. Tiled and file graphs, and the ``independent`` partition (it reads the graph's components), take
     the DiGraph and :func:`assemble_instance`. Both give the same instance from the same draws
     (``tests/test_generator_fast_path.py``)."""
@@ -97,9 +102,7 @@ def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     edges: TaskEdges | None = None
     if isinstance(built, TaskEdges) and config.partition == "interdependent":
         edges, graph, n_tasks = built, None, built.n_tasks
-        order = rng.permutation(n_tasks)  # partition_tasks' interdependent split, without a graph to check
-        task_group = np.empty(n_tasks, dtype=np.int32)
-        task_group[order] = np.arange(n_tasks) % config.n_groups
+        task_group = _deal_round_robin(n_tasks, config.n_groups, rng)  # without a graph to check
     else:
         graph = built.to_graph() if isinstance(built, TaskEdges) else built
         n_tasks = graph.number_of_nodes()
@@ -112,33 +115,37 @@ def generate_instance(config: CESConfig, rng: np.random.Generator) -> Instance:
     height, width = config.maze_shape
     mazes = generate_mazes(height, width, n_classes, rng)  # = one generate_maze per class, in one compiled call
     if edges is not None:
-        return _assemble_generated(edges, rewards, task_group, task_class, agent_group, agent_speed, mazes, config)
+        # parts just drawn need no checks: the edges go from lower to higher ids (layered, chain), the arrays have the
+        # draws' dtypes and shapes, rewards lie in the config's positive range, speeds are positive (the config bounds
+        # the spread), every group has an agent and task_class indexes the mazes (one per class). Rechecking them was
+        # a tenth of a small reset's instance generation.
+        parts = (rewards, task_group, task_class, agent_group, agent_speed, mazes)
+        return _instance(edges, edges.n_tasks, edges.sources, edges.targets, *parts, n_groups=config.n_groups)
     assert graph is not None
     return assemble_instance(
         graph, rewards, task_group, task_class, agent_group, agent_speed, mazes, n_groups=config.n_groups
     )
 
 
-def _assemble_generated(
-    edges: TaskEdges,
+def _instance(
+    graph: nx.DiGraph | TaskEdges,
+    n_tasks: int,
+    sources: np.ndarray,
+    targets: np.ndarray,
     rewards: np.ndarray,
     task_group: np.ndarray,
     task_class: np.ndarray,
     agent_group: np.ndarray,
     agent_speed: np.ndarray,
     mazes: tuple[Maze, ...],
-    config: CESConfig,
+    *,
+    n_groups: int,
 ) -> Instance:
-    """:func:`assemble_instance` for parts :func:`generate_instance` has just drawn, without its checks: the edges go
-    from lower to higher ids (layered, chain), the arrays have the dtypes and shapes of the draws, rewards lie in the
-    config's positive range, speeds are positive (the config bounds the spread), every group has an agent (the config
-    has no more groups than agents) and ``task_class`` indexes the mazes (one per class). Rechecking them was a
-    tenth of a small reset's instance generation."""
-    n_tasks = edges.n_tasks
-    pred_indptr, pred_indices = _csr(n_tasks, edges.targets, edges.sources)
-    succ_indptr, succ_indices = _csr(n_tasks, edges.sources, edges.targets)
+    """The :class:`Instance` of checked parts, with the DAG's predecessor and successor lists built from its edges."""
+    pred_indptr, pred_indices = _csr(n_tasks, targets, sources)
+    succ_indptr, succ_indices = _csr(n_tasks, sources, targets)
     return Instance(
-        graph=edges,
+        graph=graph,
         rewards=rewards,
         task_group=task_group,
         task_class=task_class,
@@ -149,7 +156,7 @@ def _assemble_generated(
         agent_group=agent_group,
         agent_speed=agent_speed,
         mazes=mazes,
-        n_groups=int(config.n_groups),
+        n_groups=int(n_groups),
     )
 
 
@@ -212,19 +219,5 @@ def assemble_instance(
         raise ValueError("instance agent_group: every group needs at least one agent")
     if task_class.size and (task_class.min() < 0 or task_class.max() >= len(mazes)):
         raise ValueError(f"instance task_class: values must index the {len(mazes)} mazes")
-    pred_indptr, pred_indices = _csr(n_tasks, edges[:, 1], edges[:, 0])
-    succ_indptr, succ_indices = _csr(n_tasks, edges[:, 0], edges[:, 1])
-    return Instance(
-        graph=graph,
-        rewards=rewards,
-        task_group=task_group,
-        task_class=task_class,
-        pred_indptr=pred_indptr,
-        pred_indices=pred_indices,
-        succ_indptr=succ_indptr,
-        succ_indices=succ_indices,
-        agent_group=agent_group,
-        agent_speed=agent_speed,
-        mazes=mazes,
-        n_groups=int(n_groups),
-    )
+    parts = (rewards, task_group, task_class, agent_group, agent_speed, mazes)
+    return _instance(graph, n_tasks, edges[:, 0], edges[:, 1], *parts, n_groups=n_groups)
