@@ -16,8 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ces_env.config import make_config
 from ces_env.core.compiled.rows import numpy_sum
+from ces_env.generator import assemble_instance, generate_instance
 from ces_env.wrappers import SB3VecEnv
+from ces_env.wrappers._driver import MAX_SKIPPED_EPISODES
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "tiny": {"preset": "tiny"},
@@ -42,17 +45,27 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }
 
 
-def _play(batched: bool, config: dict[str, Any], n_envs: int, steps: int, always_wait: bool = False) -> list[Any]:
-    """Every step of a masked-random policy (``always_wait``: action 0 everywhere, masked out or not, which stalls)."""
+def _play(
+    batched: bool,
+    config: dict[str, Any],
+    n_envs: int,
+    steps: int,
+    always_wait: bool = False,
+    options: dict[str, Any] | None = None,
+) -> list[Any]:
+    """Every step of a masked-random policy (``always_wait``: action 0 everywhere, masked out or not, which stalls);
+    ``options``: reset options of every row's first episode."""
     vec = SB3VecEnv(n_envs=n_envs, seed=5, batched=batched, **config)
     assert (vec._compiled is not None) == batched
+    if options is not None:
+        vec.set_options(options)
     record: list[Any] = [vec.reset(), vec.action_masks(), vec.presented_agents(), list(vec.reset_infos)]
     rng = np.random.default_rng(1)
     for _ in range(steps):
         masks = vec.action_masks()
         actions = np.argmax(rng.random(masks.shape) * masks, axis=1) * (not always_wait)
-        if rng.random() < 0.1:  # now and then an invalid action (played as a wait) and no action at all
-            actions[0] = -1 if rng.random() < 0.5 else 0
+        if rng.random() < 0.2:  # now and then no action, a masked-out or out-of-range action (played as waits)
+            actions[0] = rng.choice([-1, 0, -7, vec.n_actions, 10**15])
         observations, rewards, dones, infos = vec.step(actions)
         for info in infos:
             info.get("episode", {}).pop("t", None)  # wall-clock seconds
@@ -140,8 +153,70 @@ def test_strict_actions_refuse_a_masked_out_action_before_any_row_moves():
     np.testing.assert_array_equal(vec.action_masks(), masks)
 
 
+def _bits(value: float) -> int:
+    return int(np.float64(value).view(np.int64))  # tells -0.0 from 0.0, which == does not
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=700))
 def test_numpy_sum_is_numpys_sum_bit_for_bit(values):
     array = np.array(values, dtype=np.float64)
-    assert numpy_sum(array) == float(array.sum())
+    assert _bits(numpy_sum(array)) == _bits(float(array.sum()))
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 128, 129, 300])
+def test_numpy_sum_of_negative_zeros_is_positive_zero_like_numpys(size):
+    array = np.full(size, -0.0)
+    assert _bits(numpy_sum(array)) == _bits(float(array.sum())) == _bits(0.0)
+
+
+def test_agents_of_a_group_need_not_be_contiguous():
+    """An injected instance whose groups interleave their agents (generated ones are contiguous blocks): the
+    controller's deciders are then listed by id across groups."""
+    config = make_config("small")
+    generated = generate_instance(config, np.random.default_rng(9))
+    interleaved = assemble_instance(
+        generated.graph,
+        generated.rewards,
+        generated.task_group,
+        generated.task_class,
+        np.arange(config.n_agents) % config.n_groups,
+        generated.agent_speed,
+        generated.mazes,
+        n_groups=config.n_groups,
+    )
+    for control in ("centralized", "decentralized"):
+        settings_ = {"preset": "small", "control": control, "reward_mode": "team"}
+        python_rows = _play(False, settings_, n_envs=2, steps=60, options={"instance": interleaved})
+        batched_rows = _play(True, settings_, n_envs=2, steps=60, options={"instance": interleaved})
+        _assert_equal(python_rows, batched_rows, f"interleaved groups, {control}")
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_a_config_without_any_decision_is_reported_by_both_paths(batched):
+    vec = SB3VecEnv(n_envs=2, seed=0, preset="tiny", max_ticks=3, batched=batched)
+    with pytest.raises(RuntimeError, match="episodes in a row ended without any agent having a choice"):
+        vec.reset()
+    assert vec.skipped_episodes == MAX_SKIPPED_EPISODES
+
+
+class ResetError(Exception):
+    """Raised by a reset replaced in a test."""
+
+
+def test_a_row_whose_reset_failed_refuses_to_step():
+    """An error during an automatic reset leaves the row without a decision: stepping it again raises instead of
+    playing the ended episode on."""
+    vec = SB3VecEnv(n_envs=1, seed=0, preset="tiny")
+    vec.reset()
+    env = vec.envs[0]
+
+    def failing_reset(*args: Any, **kwargs: Any) -> None:
+        raise ResetError  # e.g. the user interrupting the reset
+
+    env.reset_simulator = failing_reset  # type: ignore[method-assign]
+    with pytest.raises(ResetError):
+        for _ in range(1000):
+            vec.step(np.argmax(vec.action_masks(), axis=1))
+    with pytest.raises(RuntimeError, match="row 0 has no decision to present"):
+        vec.step(np.zeros(1, dtype=np.int64))

@@ -124,7 +124,9 @@ class CompiledRows:
         ``elapsed``, ``acted``, ``dones`` and the presented ``observations``/``masks`` (an ended row: its last)."""
         if self._typed is None or self._states is None:
             raise RuntimeError("CompiledRows: begin() every row before act()")
-        failed = kernel.act_rows(
+        if actions.shape != (self.n_rows,) or actions.dtype != np.int64:  # numba does not check bounds
+            raise TypeError(f"CompiledRows.act: actions must be int64 of shape ({self.n_rows},), got {actions.dtype}")
+        status, row = kernel.act_rows(
             self._typed,
             self._states,
             actions,
@@ -135,8 +137,13 @@ class CompiledRows:
             self.observations,
             self.masks,
         )
-        if failed >= 0:
-            self._sim(int(failed)).sync_from_engine(consistent=False)  # raises the simulator's error
+        if status == kernel.ACT_STALLED:
+            self._sim(row).sync_from_engine(consistent=False)  # raises the simulator's error
+        elif status == kernel.ACT_NO_DECISION:
+            raise RuntimeError(
+                f"SB3VecEnv row {row} has no decision to present: its episode ended and its reset did not complete "
+                "(an error during the automatic reset); call reset()"
+            )
 
     # ------------------------------------------------------------------------------------------------- reading rows
     def _arrays(self, b: int) -> _RowArrays:

@@ -71,6 +71,10 @@ D_TEAM_ELAPSED = 7  # ticks since the last drain (DecisionDriver.team_elapsed)
 D_DECISIONS = 8  # decisions taken in the episode (_Row.decisions)
 D_INCONSISTENT = 9  # the engine stalled with nobody deciding (the Python simulator raises)
 N_DRIVER = 10
+# --- act_rows' answers
+ACT_OK = 0
+ACT_STALLED = 1  # the engine stalled with nobody deciding (the Python simulator raises)
+ACT_NO_DECISION = 2  # the row's episode is over and it was not reset (e.g. its reset raised)
 # --- team: a row's float state
 T_REWARD = 0  # the team's reward since the last drain (DecisionDriver.team_reward)
 T_RETURN = 1  # the episode's return so far (_Row.episode_return)
@@ -169,7 +173,7 @@ def numpy_sum(values):  # pragma: no cover - compiled
     function loaded from numba's disk cache crashed the process."""
     n = values.size
     if n <= _BLOCK:
-        return _block_sum(values, 0, n)
+        return 0.0 + _block_sum(values, 0, n)  # numpy adds onto its identity: a sum of -0.0s is 0.0
     depth = 64  # halving at least once per level: 2**64 values
     start = np.zeros(depth, dtype=np.int64)
     count = np.zeros(depth, dtype=np.int64)
@@ -191,7 +195,7 @@ def numpy_sum(values):  # pragma: no cover - compiled
         top -= 1
         while True:  # hand the sum up: a left half starts its right half, a right half completes its parent
             if top < 0:
-                return value
+                return 0.0 + value
             if phase[top] == 1:
                 left[top] = value
                 phase[top] = 2
@@ -373,11 +377,15 @@ def act_rows(rows, states, actions, rewards, elapsed, acted, dones, observations
     action. Writes the reward and ticks credited
     to it (``rewards``, ``elapsed``), the agent that acted (``acted``), whether the row's episode ended (``dones``) and
     the row's next presented observation and mask (for an ended row: the acting agent's final observation and mask).
-    Returns the first row whose engine stalled inconsistently, or -1 (rows after it are not played)."""
+    Returns (ACT_OK, -1), or (ACT_STALLED or ACT_NO_DECISION, the row) for the first row whose engine stalled
+    inconsistently or that has no decision to present (its episode ended and was not reset); rows after it are not
+    played."""
     for b in range(len(rows)):
         r = rows[b]
         s = states[b]
         driver = r.driver
+        if driver[D_OVER] == 1 or driver[D_POSITION] >= driver[D_N_CHOOSERS]:
+            return ACT_NO_DECISION, b
         agent = r.choosers[driver[D_POSITION]]
         r.pending[agent] = actions[b]
         driver[D_DECISIONS] += 1
@@ -391,7 +399,7 @@ def act_rows(rows, states, actions, rewards, elapsed, acted, dones, observations
                 chosen[chooser] = r.pending[chooser]
             driver[D_POSITION] = 0
             if not _env_step(r, s, chosen) or not _settle(r, s):
-                return b
+                return ACT_STALLED, b
             reward = r.team[T_REWARD]  # DecisionDriver.drain_team
             ticks = driver[D_TEAM_ELAPSED]
             r.team[T_REWARD] = 0.0
@@ -405,7 +413,7 @@ def act_rows(rows, states, actions, rewards, elapsed, acted, dones, observations
         shown = agent if over else r.choosers[driver[D_POSITION]]
         observations[b] = r.observations[shown]
         masks[b] = r.masks[shown]
-    return -1
+    return ACT_OK, -1
 
 
 __all__ = ["ROW_FIELDS", "Row", "act_rows", "begin_row", "new_row", "numpy_sum"]
