@@ -8,8 +8,10 @@ one is in ``final_observations``), on the next seed of a deterministic sequence:
 every later episode, whichever copy plays it, takes the next unused seed, in copy order within a step. Copy b plays
 exactly the episodes a separate env would play on the seeds listed in ``episode_seeds[b]`` (tested step for step).
 
-The copies run one after the other in this process (the simulator is Python): B copies cost B envs, without the
-dicts. For more cores, run several of these in processes (``train/vec_processes.py`` does that for SB3).
+The copies run one after the other in this process, each through its own ``step_arrays``: B copies cost B envs,
+without the dicts. The batched compiled path (all copies stepped in one numba call) is inside
+:class:`ces_env.wrappers.SB3VecEnv` (``batched=True``, :mod:`ces_env.core.compiled.rows`); for more cores, run
+several of these in processes (``train/vec_processes.py`` does that for SB3).
 """
 
 from __future__ import annotations
