@@ -8,10 +8,11 @@ one is in ``final_observations``), on the next seed of a deterministic sequence:
 every later episode, whichever copy plays it, takes the next unused seed, in copy order within a step. Copy b plays
 exactly the episodes a separate env would play on the seeds listed in ``episode_seeds[b]`` (tested step for step).
 
-The copies run one after the other in this process, each through its own ``step_arrays``: B copies cost B envs,
-without the dicts. The batched compiled path (all copies stepped in one numba call) is inside
-:class:`ces_env.wrappers.SB3VecEnv` (``batched=True``, :mod:`ces_env.core.compiled.rows`); for more cores, run
-several of these in processes (``train/vec_processes.py`` does that for SB3).
+On the compiled engine (config field ``engine``) every copy steps in the same compiled call (``batched=True``, the
+default; :mod:`ces_env.batched`): the same episodes as ``step_arrays`` (the test above plays them against separate
+envs), at a fraction of the cost of B envs. ``batched=False``, or a scenario the compiled engine does not cover, steps
+the copies one after the other through their own ``step_arrays``. The copies' envs (``vec.envs``) are then only up to
+date after :meth:`CESVectorEnv.sync`. For more cores, run several of these in processes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ces_env.batched import CompiledRows
 from ces_env.config import CESConfig
 from ces_env.env import NO_ACTION, ArrayStep, CESParallelEnv
 from ces_env.instance_cache import InstanceCache
@@ -51,6 +53,8 @@ class CESVectorEnv:
         config: CESConfig | Mapping[str, Any] | None = None,
         seed: int = 0,
         instance_cache: InstanceCache | None = None,
+        *,
+        batched: bool = True,
         **fields: Any,
     ) -> None:
         if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
@@ -72,6 +76,8 @@ class CESVectorEnv:
         self._next_seed = seed
         self.episode_seeds: list[list[int]] = [[] for _ in range(n_envs)]
         self._last: list[ArrayStep | None] = [None] * n_envs
+        self._compiled = CompiledRows(self.envs) if batched and first.compiled else None
+        self._started = False
 
     def reset(self) -> tuple[np.ndarray, np.ndarray]:
         """Start every copy on the first seeds (``seed + b``); returns observations (B, n, D) and masks (B, n, A)."""
@@ -79,11 +85,12 @@ class CESVectorEnv:
         self.episode_seeds = [[] for _ in range(self.num_envs)]
         for b in range(self.num_envs):
             self._start(b)
+        self._started = True
         return self._stack("observations"), self._stack("masks")
 
     def step(self, actions: np.ndarray) -> VectorStep:
         """Play ``actions`` (B, n) integers (``ces_env.env.NO_ACTION`` = none) in every copy; reset ended copies."""
-        if any(last is None for last in self._last):
+        if not self._started:
             raise RuntimeError("CESVectorEnv: call reset() before step()")
         chosen = np.asarray(actions)
         if chosen.shape != (self.num_envs, self.n_agents) or chosen.dtype.kind not in "iu":
@@ -97,15 +104,24 @@ class CESVectorEnv:
         truncated = np.zeros(self.num_envs, dtype=bool)
         final_observations: list[np.ndarray | None] = [None] * self.num_envs
         final_metrics: list[dict[str, Any] | None] = [None] * self.num_envs
-        for b, env in enumerate(self.envs):
-            result = env.step_arrays(chosen[b])
-            self._last[b] = result
-            rewards[b] = result.rewards
-            elapsed[b] = result.elapsed_ticks
-            if result.over:
-                terminated[b], truncated[b] = result.terminated, result.truncated
-                final_observations[b] = result.observations
-                final_metrics[b] = result.metrics
+        if self._compiled is not None:
+            compiled = self._compiled
+            self._step_compiled(
+                compiled, np.ascontiguousarray(chosen, np.int64), rewards, elapsed, terminated, truncated
+            )
+            for b in np.flatnonzero(terminated | truncated).tolist():
+                final_observations[b] = compiled.observations_of(b).copy()
+                final_metrics[b] = compiled.sync(b).sim.metrics()
+        else:
+            for b, env in enumerate(self.envs):
+                result = env.step_arrays(chosen[b])
+                self._last[b] = result
+                rewards[b] = result.rewards
+                elapsed[b] = result.elapsed_ticks
+                if result.over:
+                    terminated[b], truncated[b] = result.terminated, result.truncated
+                    final_observations[b] = result.observations
+                    final_metrics[b] = result.metrics
         for b in np.flatnonzero(terminated | truncated).tolist():  # in copy order: the seed sequence is deterministic
             self._start(b)
         return VectorStep(
@@ -127,11 +143,52 @@ class CESVectorEnv:
         for env in self.envs:
             env.close()
 
+    def sync(self) -> list[CESParallelEnv]:
+        """The copies' envs, brought up to date (the compiled path steps them without their Python side)."""
+        if self._compiled is not None:
+            self._compiled.sync_all()
+        return self.envs
+
+    def _step_compiled(
+        self,
+        compiled: CompiledRows,
+        chosen: np.ndarray,
+        rewards: np.ndarray,
+        elapsed: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Every copy's step_arrays in one compiled call; a masked-out action under ``strict_actions`` is refused
+        before any copy moves (the separate envs refuse it at its copy)."""
+        if self.config.strict_actions:
+            masks = self._stack("masks")
+            in_range = (chosen >= 0) & (chosen < self.n_actions)
+            legal = (chosen == NO_ACTION) | in_range
+            copy_of, agent_of = np.nonzero(in_range)
+            legal[copy_of, agent_of] = masks[copy_of, agent_of, chosen[in_range]] == 1
+            if not legal.all():
+                b, i = (int(x) for x in np.argwhere(~legal)[0])
+                env = compiled.sync(b)
+                raise ValueError(
+                    f"copy {b}, {env.possible_agents[i]}: action {int(chosen[b, i])} is masked out at tick "
+                    f"{env.sim.time} (legal actions: {np.flatnonzero(masks[b, i]).tolist()})"
+                )
+        over = np.zeros(self.num_envs, dtype=bool)
+        compiled.step(chosen, rewards, elapsed, over, terminated)
+        truncated[:] = over & ~terminated
+
     def _start(self, b: int) -> None:
         seed = self._next_seed
         self._next_seed += 1
         self.episode_seeds[b].append(seed)
-        self._last[b] = self.envs[b].reset_arrays(seed=seed)
+        if self._compiled is not None:
+            self._compiled.begin(b, seed, settle=False)
+        else:
+            self._last[b] = self.envs[b].reset_arrays(seed=seed)
 
     def _stack(self, name: str) -> np.ndarray:
+        if self._compiled is not None:
+            compiled = self._compiled
+            read = compiled.observations_of if name == "observations" else compiled.masks_of
+            return np.stack([read(b) for b in range(self.num_envs)])
         return np.stack([getattr(last, name) for last in self._last])

@@ -36,8 +36,8 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from gymnasium import spaces
 
+from ces_env.batched import CompiledRows
 from ces_env.env import NO_ACTION, CESParallelEnv, RenderMode, parallel_env
-from ces_env.wrappers._compiled_rows import CompiledRows
 from ces_env.wrappers._driver import MAX_SKIPPED_EPISODES, DecisionDriver
 
 Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]

@@ -1,19 +1,20 @@
-"""Decision rows of many env copies stepped in one compiled call: the batched path of ``SB3VecEnv`` (issue 12).
+"""Env copies stepped together in one compiled call: the batched path of ``SB3VecEnv`` and ``CESVectorEnv``.
 
-A *row* is one copy of the ParallelEnv seen as a sequence of single decisions, as
-:class:`ces_env.wrappers.sb3.SB3VecEnv` presents it: one agent with a real choice at a time; once the tick's last
-chooser has acted the copy steps, agents with one legal action play it, and it keeps stepping until someone has a
-choice again. In Python that is, per row and per decision, ``_Row.act`` -> ``DecisionDriver.step`` ->
-``CESParallelEnv.step_arrays`` (decoding, the simulator, rewards, observations) -> ``DecisionDriver._settle``: about a
-hundred microseconds of interpreter around a few microseconds of compiled work. :func:`act_rows` does all of it for
-every row of the batch in one call, over a typed list of :class:`Row` structs and one of their copies' compiled
+A *row* is one copy of the ParallelEnv. ``SB3VecEnv`` sees it as a sequence of single decisions: one agent with a real
+choice at a time; once the tick's last chooser has acted the copy steps, agents with one legal action play it, and it
+keeps stepping until someone has a choice again. In Python that is, per row and per decision, ``_Row.act`` ->
+``DecisionDriver.step`` -> ``CESParallelEnv.step_arrays`` (decoding, the simulator, rewards, observations) ->
+``DecisionDriver._settle``: about a hundred microseconds of interpreter around a few microseconds of compiled work.
+:func:`act_rows` does all of it for every row of the batch in one call; :func:`step_copies` does ``step_arrays`` for
+every copy of a ``CESVectorEnv``. Both run over a typed list of :class:`Row` structs and one of the copies' compiled
 :class:`~ces_env.core.compiled.engine.State` (two lists: a struct holding the other, loaded from numba's disk cache,
 crashed the process).
 
 Each function names the Python method it mirrors; the order of every operation and every float operation is the same,
 so the rows play the same episodes, with the same observations, masks, rewards and elapsed ticks
-(``tests/wrappers/test_compiled_rows.py`` plays both side by side). Resets stay in Python (instance generation and the
-simulator's construction); a reset row is rebuilt by :func:`new_row` and settled by :func:`begin_row`.
+(``tests/test_compiled_rows.py`` and ``tests/test_vector.py`` play both side by side). Resets stay in Python
+(instance generation and the simulator's construction); a reset row is rebuilt by :func:`new_row`, then observed by
+:func:`observe_row` or settled by :func:`begin_row`.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ D_TRUNCATED = 6
 D_TEAM_ELAPSED = 7  # ticks since the last drain (DecisionDriver.team_elapsed)
 D_DECISIONS = 8  # decisions taken in the episode (_Row.decisions)
 D_INCONSISTENT = 9  # the engine stalled with nobody deciding (the Python simulator raises)
-N_DRIVER = 10
+D_LAST_ELAPSED = 10  # ticks of the last env step (ArrayStep.elapsed_ticks)
+N_DRIVER = 11
 # --- act_rows' answers
 ACT_OK = 0
 ACT_STALLED = 1  # the engine stalled with nobody deciding (the Python simulator raises)
@@ -118,6 +120,7 @@ ROW_FIELDS: tuple[tuple[str, types.Type], ...] = (
     ("forced_row", types.int64[::1]),  # (n,) the forced agents' single legal action, NO_ACTION for the others
     ("pending", types.int64[::1]),  # (n,) the tick's choosers' actions so far
     ("choices", types.int64[::1]),  # (n,) the engine's choices (scratch)
+    ("earned", types.float64[::1]),  # (n,) every agent's reward at the last env step (ArrayStep.rewards)
 )
 _ROW_TYPE = RowType(list(ROW_FIELDS))
 
@@ -162,6 +165,7 @@ def new_row(
     r.forced_row = np.full(n, NO_ACTION, dtype=np.int64)
     r.pending = np.full(n, NO_ACTION, dtype=np.int64)
     r.choices = np.full(n, WAIT, dtype=np.int64)
+    r.earned = np.zeros(n, dtype=np.float64)
     return r
 
 
@@ -329,6 +333,8 @@ def _env_step(r, s, chosen):  # pragma: no cover - compiled
     penalty = settings[R_TIME_PENALTY] * elapsed
     for i in range(earned.size):
         earned[i] -= penalty
+    r.earned[:] = earned
+    driver[D_LAST_ELAPSED] = elapsed
     _observe(r, s)
     driver[D_ENV_STEPS] += 1
     r.team[T_REWARD] += earned[0] if mode != 0 else numpy_sum(earned)  # one agent's with "team"/"time": all equal
@@ -359,6 +365,32 @@ def _settle(r, s):  # pragma: no cover - compiled
             return True
         if not _env_step(r, s, r.forced_row.copy()):
             return False
+
+
+@njit(cache=True)
+def observe_row(r, s):  # pragma: no cover - compiled
+    """CESParallelEnv.reset_arrays' answer after the env's reset: every agent's observation and mask."""
+    _observe(r, s)
+
+
+@njit(cache=True)
+def step_copies(rows, states, actions, rewards, elapsed, over, terminated):  # pragma: no cover - compiled
+    """CESParallelEnv.step_arrays for every copy b (CESVectorEnv): ``actions[b]`` (n,) env actions (NO_ACTION for
+    none); writes every agent's reward (``rewards[b]``), the step's ticks, whether the episode ended and how; the
+    observations and masks are the rows' own arrays. Returns (ACT_OK, -1), or (ACT_STALLED or ACT_NO_DECISION, b) for
+    the first copy whose engine stalled inconsistently or whose episode is over (copies after it are not stepped)."""
+    for b in range(len(rows)):
+        r = rows[b]
+        driver = r.driver
+        if driver[D_OVER] == 1:
+            return ACT_NO_DECISION, b
+        if not _env_step(r, states[b], actions[b]):
+            return ACT_STALLED, b
+        rewards[b] = r.earned
+        elapsed[b] = driver[D_LAST_ELAPSED]
+        over[b] = driver[D_OVER] == 1
+        terminated[b] = driver[D_TERMINATED] == 1
+    return ACT_OK, -1
 
 
 @njit(cache=True)
@@ -416,4 +448,4 @@ def act_rows(rows, states, actions, rewards, elapsed, acted, dones, observations
     return ACT_OK, -1
 
 
-__all__ = ["ROW_FIELDS", "Row", "act_rows", "begin_row", "new_row", "numpy_sum"]
+__all__ = ["ROW_FIELDS", "Row", "act_rows", "begin_row", "new_row", "numpy_sum", "observe_row", "step_copies"]

@@ -1,10 +1,11 @@
-"""The rows of an ``SB3VecEnv`` stepped together by the compiled engine (:mod:`ces_env.core.compiled.rows`).
+"""Many copies of one env stepped together by the compiled engine (:mod:`ces_env.core.compiled.rows`).
 
-Used by :class:`ces_env.wrappers.sb3.SB3VecEnv` when its copies run on the compiled engine: a vec step is then one
-compiled call for all rows instead of a Python driver per row, and resets stay in Python (each copy's own
-``reset_arrays``). The copies' envs are left behind by the compiled steps (their simulators' scalars, clocks and
-masks): :meth:`CompiledRows.sync` brings one up to date before anything reads it (final metrics, ``get_attr``,
-``env_method``, rendering).
+:class:`CompiledRows` keeps one compiled row per copy and steps them all in one numba call, in either of two ways:
+:meth:`~CompiledRows.act` plays ``SB3VecEnv``'s decision rows (one presented agent per row, the decision driver),
+:meth:`~CompiledRows.step` plays ``CESVectorEnv``'s copies (every agent's action, as ``step_arrays``). Resets stay
+in Python (each copy's own ``reset_simulator``). The copies' envs are left behind by the compiled steps (their
+simulators' scalars, clocks and masks): :meth:`CompiledRows.sync` brings one up to date before anything reads it
+(final metrics, ``get_attr``, ``env_method``).
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ class CompiledRows:
         self.dones = np.zeros(self.n_rows, dtype=bool)
 
     # ------------------------------------------------------------------------------------------------- episodes
-    def begin(self, b: int, seed: int, options: dict | None = None) -> bool:
+    def begin(self, b: int, seed: int, options: dict | None = None, settle: bool = True) -> bool:
         """Reset copy ``b`` on ``seed`` and advance it to its first real decision; False when the episode ended
-        without any (DecisionDriver.reset, then _Row.begin's answer)."""
+        without any (DecisionDriver.reset, then _Row.begin's answer). ``settle=False``: only observe the reset (the
+        answer of ``reset_arrays``, for :meth:`step`); returns True."""
         env = self.envs[b]
         self.seeds[b] = seed
         env.reset_simulator(seed=seed, options=options or None)  # the observations are built by begin_row
@@ -102,7 +104,11 @@ class CompiledRows:
             arrays.team,
             arrays.choosers,
         )
-        presents = kernel.begin_row(arrays.row, sim.engine_state)
+        if settle:
+            presents = kernel.begin_row(arrays.row, sim.engine_state)
+        else:
+            kernel.observe_row(arrays.row, sim.engine_state)
+            presents = True
         self._rows[b] = arrays
         self._sims[b] = sim
         if self._typed is not None and self._states is not None:
@@ -113,7 +119,7 @@ class CompiledRows:
             self._states = typed.List([one.engine_state for one in self._sims if one is not None])
         if arrays.driver[kernel.D_INCONSISTENT]:
             sim.sync_from_engine(consistent=False)  # raises the simulator's error
-        if presents:
+        if presents and settle:
             agent = int(arrays.choosers[0])
             self.observations[b] = arrays.observations[agent]
             self.masks[b] = arrays.masks[agent]
@@ -137,11 +143,33 @@ class CompiledRows:
             self.observations,
             self.masks,
         )
+        self._raise_for(status, row)
+
+    def step(
+        self, actions: np.ndarray, rewards: np.ndarray, elapsed: np.ndarray, over: np.ndarray, terminated: np.ndarray
+    ) -> None:
+        """Every copy plays ``actions`` (B, n) int64 as ``step_arrays`` would; writes every agent's reward (B, n), the
+        step's ticks (B,), whether each episode ended (B,) and how (B,); the copies' observations and masks are
+        :meth:`observations_of` and :meth:`masks_of`."""
+        if self._typed is None or self._states is None:
+            raise RuntimeError("CompiledRows: begin() every row before step()")
+        status, row = kernel.step_copies(self._typed, self._states, actions, rewards, elapsed, over, terminated)
+        self._raise_for(status, row)
+
+    def observations_of(self, b: int) -> np.ndarray:
+        """(n, D) float32: copy ``b``'s current observations (the row's own array: copy it to keep it)."""
+        return self._arrays(b).observations
+
+    def masks_of(self, b: int) -> np.ndarray:
+        """(n, A) int8: copy ``b``'s current masks (the row's own array)."""
+        return self._arrays(b).masks
+
+    def _raise_for(self, status: int, row: int) -> None:
         if status == kernel.ACT_STALLED:
             self._sim(row).sync_from_engine(consistent=False)  # raises the simulator's error
         elif status == kernel.ACT_NO_DECISION:
             raise RuntimeError(
-                f"SB3VecEnv row {row} has no decision to present: its episode ended and its reset did not complete "
+                f"row {row} has no decision to present: its episode ended and its reset did not complete "
                 "(an error during the automatic reset); call reset()"
             )
 
