@@ -120,7 +120,7 @@ class SB3VecEnv(VecEnv):
         render_mode: passed to every copy (``"rgb_array"`` enables SB3's ``render``/``get_images``).
         batched: when the copies run on the compiled engine (config field ``engine``) and nothing is rendered, step
             every row in one compiled call (:mod:`ces_env.core.compiled.rows`: the same episodes, rewards and
-            observations as the Python driver, 3-5x cheaper per decision). False: a Python driver per row. The
+            observations as the Python driver, 2.6-5.6x cheaper per decision). False: a Python driver per row. The
             copies' envs are then brought up to date when read through ``get_attr``/``env_method`` (not when
             ``vec.envs[i]`` is read directly), and with ``strict_actions`` a masked-out action is refused at the vec
             step that gives it, before any row moves (the Python rows refuse it once the tick's last chooser acted).
