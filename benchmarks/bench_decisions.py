@@ -7,7 +7,8 @@ ParallelEnv steps, the decision protocol, auto-resets with new instances (maze g
 Each measurement runs until every row has finished at least one episode and at least ``--min-decisions`` decisions
 were taken; the clock starts after the first ``reset`` (after a warm-up that compiles the numba kernels). "time in
 resets" is the share of that time spent inside the copies' resets (``reset_arrays``, or ``reset_simulator`` for the
-batched rows: instance generation, the simulator's construction): the rest is stepping, the adapter and the policy.
+batched rows: instance generation, the simulator's construction), "time in compiled steps" the share inside the
+batched rows' one compiled call per vec step: the rest is the adapter and the policy.
 ``--rows`` picks how the adapter steps its rows on the compiled engine: ``batched`` (one compiled call for every row,
 the default) or ``python`` (a Python driver per row, the reference), alternated in one run. Pinned to one core, like
 ``benchmarks/bench.py``; "decisions per CPU-s" divides by the process's CPU time instead of wall time, which stays
@@ -51,16 +52,11 @@ def masked_random(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.argmax(rng.random(masks.shape) * masks, axis=1)
 
 
-class ResetClock:
-    """Wall time spent inside the copies' resets (``reset_arrays`` or ``reset_simulator``)."""
+class Clock:
+    """Wall time spent inside the methods it wraps (:meth:`timed`)."""
 
-    def __init__(self, vec: SB3VecEnv):
+    def __init__(self) -> None:
         self.seconds = 0.0
-        for env in vec.envs:
-            # instance attributes shadow the methods for this benchmark only (the batched rows reset through
-            # reset_simulator, the Python rows through reset_arrays)
-            env.reset_arrays = self.timed(env.reset_arrays)  # type: ignore[method-assign]
-            env.reset_simulator = self.timed(env.reset_simulator)  # type: ignore[method-assign]
 
     def timed(self, method):
         def call(*args, **kwargs):
@@ -73,16 +69,29 @@ class ResetClock:
         return call
 
 
+def attach_clocks(vec: SB3VecEnv) -> tuple[Clock, Clock]:
+    """(time in the copies' resets, time in the batched rows' compiled steps): instance attributes shadow the methods
+    for this benchmark only (the batched rows reset through ``reset_simulator``, the Python rows through
+    ``reset_arrays``; ``CompiledRows.act`` is the one compiled call per vec step)."""
+    resets, compiled = Clock(), Clock()
+    for env in vec.envs:
+        env.reset_arrays = resets.timed(env.reset_arrays)  # type: ignore[method-assign]
+        env.reset_simulator = resets.timed(env.reset_simulator)  # type: ignore[method-assign]
+    if vec._compiled is not None:
+        vec._compiled.act = compiled.timed(vec._compiled.act)  # type: ignore[method-assign]
+    return resets, compiled
+
+
 def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: int = 0, batched: bool = True) -> dict:
     vec = SB3VecEnv(n_envs=n_envs, seed=seed, reward_mode="time", batched=batched, **config)
-    clock = ResetClock(vec)
+    reset_clock, compiled_clock = attach_clocks(vec)
     rng = np.random.default_rng(seed)
     vec.reset()
     finished = np.zeros(n_envs, dtype=int)
     decisions = env_steps = 0
     episode_decisions = []
     start, cpu_start = time.perf_counter(), time.process_time()
-    clock.seconds = 0.0
+    reset_clock.seconds = compiled_clock.seconds = 0.0
     while decisions < min_decisions or finished.min() == 0:
         _, _, dones, infos = vec.step(masked_random(vec.action_masks(), rng))
         decisions += n_envs
@@ -101,7 +110,8 @@ def decisions_per_second(config: dict, n_envs: int, min_decisions: int, seed: in
         "decisions_per_episode": float(np.mean(episode_decisions)),
         "env_steps_per_decision": env_steps / float(np.sum(episode_decisions)),
         "seconds": seconds,
-        "reset_share": clock.seconds / seconds,
+        "reset_share": reset_clock.seconds / seconds,
+        "compiled_share": compiled_clock.seconds / seconds,
     }
 
 
@@ -154,9 +164,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print(
         "\n| scenario | n_envs | decisions/s | decisions per CPU-s | decisions per episode | env steps per decision "
-        "| time in resets | episodes timed |"
+        "| time in resets | time in compiled steps | episodes timed |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, config in SCENARIOS.items():
         for n_envs in args.n_envs:
             for engine in args.engines:
@@ -169,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(
                         f"| {label} | {n_envs} | {r['decisions_per_s']:,.0f} | {r['decisions_per_cpu_s']:,.0f} | "
                         f"{r['decisions_per_episode']:.0f} | "
-                        f"{r['env_steps_per_decision']:.2f} | {r['reset_share']:.0%} | {r['episodes']} |",
+                        f"{r['env_steps_per_decision']:.2f} | {r['reset_share']:.0%} | {r['compiled_share']:.0%} | "
+                        f"{r['episodes']} |",
                         flush=True,
                     )
 

@@ -17,7 +17,17 @@ from numba import typed
 
 from ces_env.core.compiled import rows as kernel
 from ces_env.core.compiled.simulator import CompiledCESSimulator
-from ces_env.env import CESParallelEnv
+from ces_env.env import NO_ACTION, CESParallelEnv
+
+
+def first_masked_out(chosen: np.ndarray, masks: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first action of ``chosen`` (any leading shape) that ``strict_actions`` refuses: neither
+    :data:`~ces_env.env.NO_ACTION` nor legal under ``masks`` (that shape plus the actions axis); None if there is none.
+    The batched paths refuse it before any copy moves."""
+    in_range = (chosen >= 0) & (chosen < masks.shape[-1])
+    picked = np.take_along_axis(masks, np.where(in_range, chosen, 0)[..., None], axis=-1)[..., 0]
+    refused = np.argwhere((chosen != NO_ACTION) & ~(in_range & (picked == 1)))
+    return None if refused.size == 0 else tuple(int(x) for x in refused[0])
 
 
 @dataclass
@@ -53,7 +63,6 @@ class CompiledRows:
         self.seeds = [0] * self.n_rows  # each row's current episode seed
         self._typed: typed.List | None = None  # built once every row exists, then updated in place
         self._states: typed.List | None = None  # each row's engine state, likewise
-        self._sims: list[CompiledCESSimulator | None] = [None] * self.n_rows
         # the presented decision of every row, and the last step's outputs (reused buffers)
         self.observations = np.zeros((self.n_rows, self.observation_size), dtype=np.float32)
         self.masks = np.zeros((self.n_rows, self.n_actions), dtype=np.int8)
@@ -79,15 +88,12 @@ class CompiledRows:
         settings[kernel.R_START_TIME] = sim.start_time
         settings[kernel.R_LOWER_BOUND] = sim.lower_bound
         n = len(self.agent_names)
-        arrays = _RowArrays(
-            row=None,  # type: ignore[arg-type]  # set below, once the struct exists
-            driver=np.zeros(kernel.N_DRIVER, dtype=np.int64),
-            team=np.zeros(kernel.N_TEAM, dtype=np.float64),
-            choosers=np.zeros(n, dtype=np.int64),
-            observations=np.zeros((n, self.observation_size), dtype=np.float32),
-            masks=np.zeros((n, self.n_actions), dtype=np.int8),
-        )
-        arrays.row = kernel.new_row(
+        driver = np.zeros(kernel.N_DRIVER, dtype=np.int64)
+        team = np.zeros(kernel.N_TEAM, dtype=np.float64)
+        choosers = np.zeros(n, dtype=np.int64)
+        observations = np.zeros((n, self.observation_size), dtype=np.float32)
+        masks = np.zeros((n, self.n_actions), dtype=np.int8)
+        row = kernel.new_row(
             np.ascontiguousarray(builder._reward_norm, dtype=np.float64),
             np.ascontiguousarray(builder._succ_norm, dtype=np.float64),
             np.ascontiguousarray(builder._rank_norm, dtype=np.float64),
@@ -98,25 +104,25 @@ class CompiledRows:
             np.ascontiguousarray(flat_order, dtype=np.int64),
             np.ascontiguousarray(flat_group, dtype=np.int64),
             settings,
-            arrays.observations,
-            arrays.masks,
-            arrays.driver,
-            arrays.team,
-            arrays.choosers,
+            observations,
+            masks,
+            driver,
+            team,
+            choosers,
         )
+        arrays = _RowArrays(row, driver, team, choosers, observations, masks)
         if settle:
             presents = kernel.begin_row(arrays.row, sim.engine_state)
         else:
             kernel.observe_row(arrays.row, sim.engine_state)
             presents = True
         self._rows[b] = arrays
-        self._sims[b] = sim
         if self._typed is not None and self._states is not None:
             self._typed[b] = arrays.row
             self._states[b] = sim.engine_state
-        elif all(row is not None for row in self._rows):
-            self._typed = typed.List([row.row for row in self._rows if row is not None])
-            self._states = typed.List([one.engine_state for one in self._sims if one is not None])
+        elif all(one is not None for one in self._rows):
+            self._typed = typed.List([one.row for one in self._rows if one is not None])
+            self._states = typed.List([self._sim(i).engine_state for i in range(self.n_rows)])
         if arrays.driver[kernel.D_INCONSISTENT]:
             sim.sync_from_engine(consistent=False)  # raises the simulator's error
         if presents and settle:
@@ -153,6 +159,11 @@ class CompiledRows:
         :meth:`observations_of` and :meth:`masks_of`."""
         if self._typed is None or self._states is None:
             raise RuntimeError("CompiledRows: begin() every row before step()")
+        shape = (self.n_rows, len(self.agent_names))
+        if actions.shape != shape or actions.dtype != np.int64 or not actions.flags.c_contiguous:  # numba: no bounds
+            raise TypeError(
+                f"CompiledRows.step: actions must be C-ordered int64 {shape}, got {actions.dtype} {actions.shape}"
+            )
         status, row = kernel.step_copies(self._typed, self._states, actions, rewards, elapsed, over, terminated)
         self._raise_for(status, row)
 
@@ -181,9 +192,9 @@ class CompiledRows:
         return arrays
 
     def _sim(self, b: int) -> CompiledCESSimulator:
-        sim = self._sims[b]
-        if sim is None:
-            raise RuntimeError(f"CompiledRows: row {b} has not begun an episode")
+        sim = self.envs[b].sim
+        if not isinstance(sim, CompiledCESSimulator):  # begin() checked it: a copy reset behind the rows' back
+            raise TypeError(f"CompiledRows: copy {b} runs {type(sim).__name__}, not the compiled engine")
         return sim
 
     def agent(self, b: int) -> str:

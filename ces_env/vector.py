@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ces_env.batched import CompiledRows
+from ces_env.batched import CompiledRows, first_masked_out
 from ces_env.config import CESConfig
 from ces_env.env import NO_ACTION, ArrayStep, CESParallelEnv
 from ces_env.instance_cache import InstanceCache
@@ -162,12 +162,9 @@ class CESVectorEnv:
         before any copy moves (the separate envs refuse it at its copy)."""
         if self.config.strict_actions:
             masks = self._stack("masks")
-            in_range = (chosen >= 0) & (chosen < self.n_actions)
-            legal = (chosen == NO_ACTION) | in_range
-            copy_of, agent_of = np.nonzero(in_range)
-            legal[copy_of, agent_of] = masks[copy_of, agent_of, chosen[in_range]] == 1
-            if not legal.all():
-                b, i = (int(x) for x in np.argwhere(~legal)[0])
+            refused = first_masked_out(chosen, masks)
+            if refused is not None:
+                b, i = refused
                 env = compiled.sync(b)
                 raise ValueError(
                     f"copy {b}, {env.possible_agents[i]}: action {int(chosen[b, i])} is masked out at tick "

@@ -36,8 +36,8 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from gymnasium import spaces
 
-from ces_env.batched import CompiledRows
-from ces_env.env import NO_ACTION, CESParallelEnv, RenderMode, parallel_env
+from ces_env.batched import CompiledRows, first_masked_out
+from ces_env.env import CESParallelEnv, RenderMode, parallel_env
 from ces_env.wrappers._driver import MAX_SKIPPED_EPISODES, DecisionDriver
 
 Predict = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -155,8 +155,8 @@ class SB3VecEnv(VecEnv):
         self._config = dict(config)
         self._render_mode = render_mode
         self.envs: list[CESParallelEnv] = [parallel_env(render_mode=render_mode, **config) for _ in range(n_envs)]
-        self._rows = [_Row(env) for env in self.envs]
         self._compiled = CompiledRows(self.envs) if batched and render_mode is None and self.envs[0].compiled else None
+        self._rows = [] if self._compiled is not None else [_Row(env) for env in self.envs]
         first = self.envs[0]
         agent = first.possible_agents[0]
         observation_space = first.observation_space(agent)["observation"]
@@ -414,11 +414,9 @@ class SB3VecEnv(VecEnv):
 
     def _check_strict(self, compiled: CompiledRows, chosen: np.ndarray) -> None:
         """``strict_actions``: the env's refusal of a masked-out action, named as the env names it."""
-        in_range = (chosen >= 0) & (chosen < self.n_actions)
-        legal = np.zeros(self.num_envs, dtype=bool)
-        legal[in_range] = compiled.masks[np.flatnonzero(in_range), chosen[in_range]] == 1
-        legal |= chosen == NO_ACTION  # no action: a wait, as the Python rows play it
-        for i in np.flatnonzero(~legal).tolist():
+        refused = first_masked_out(chosen, compiled.masks)
+        if refused is not None:
+            (i,) = refused
             env = compiled.sync(i)
             raise ValueError(
                 f"row {i}, {compiled.agent(i)}: action {int(chosen[i])} is masked out at tick {env.sim.time} "

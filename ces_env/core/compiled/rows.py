@@ -41,12 +41,12 @@ from ces_env.core.compiled.engine import (
     S_LEN,
     run,
 )
+from ces_env.core.compiled.simulator import _ANY_CHOICE
+from ces_env.core.simulator import WAIT
 from ces_env.kernels import classify_rows, decode_actions, fill_observations, top_candidates
 from ces_env.types import TASK_CLAIMED, TASK_READY
 
-NO_ACTION = -1  # ces_env.env.NO_ACTION (not imported: env imports the wrappers' driver, which imports this module)
-WAIT = -1  # ces_env.core.simulator.WAIT
-_ANY_CHOICE = 2**62  # the compiled facade's clip: choices outside [WAIT, this) are waits
+NO_ACTION = -1  # ces_env.env.NO_ACTION (the core does not import the env module above it)
 
 # --- settings: a row's float constants
 R_START_TIME = 0
@@ -57,8 +57,9 @@ R_TIME_PENALTY = 4
 R_FIRST_MOVE = 5
 N_SETTINGS = 6
 REWARD_MODES = {"individual": 0, "team": 1, "time": 2}
-_TEAM = 1
-_TIME = 2
+_INDIVIDUAL = REWARD_MODES["individual"]  # plain ints: numba reads module globals as constants
+_TEAM = REWARD_MODES["team"]
+_TIME = REWARD_MODES["time"]
 
 # --- driver: a row's integer state (DecisionDriver's and _Row's attributes)
 D_N_CHOOSERS = 0  # choosers of the current tick (len(DecisionDriver.choosers))
@@ -337,7 +338,8 @@ def _env_step(r, s, chosen):  # pragma: no cover - compiled
     driver[D_LAST_ELAPSED] = elapsed
     _observe(r, s)
     driver[D_ENV_STEPS] += 1
-    r.team[T_REWARD] += earned[0] if mode != 0 else numpy_sum(earned)  # one agent's with "team"/"time": all equal
+    # DecisionDriver's team reward: the sum with "individual", one agent's otherwise (every agent receives it)
+    r.team[T_REWARD] += numpy_sum(earned) if mode == _INDIVIDUAL else earned[0]
     driver[D_TEAM_ELAPSED] += elapsed
     terminated = s.counters[C_TERMINATED] == 1
     if terminated or s.counters[C_TRUNCATED] == 1:
